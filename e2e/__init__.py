@@ -1,0 +1,1 @@
+"""End-to-end tests and helpers: real OpenBao servers, real plugins."""

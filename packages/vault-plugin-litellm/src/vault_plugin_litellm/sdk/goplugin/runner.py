@@ -1,0 +1,134 @@
+"""Run a go-plugin v5 server process: from the magic cookie to the exit after Shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from vault_plugin_proto.goplugin import grpc_broker_pb2
+
+from ..grpc import Server
+from . import handshake, services, tls
+from . import log as plugin_log
+from .broker import Broker
+from .lifecycle import Lifecycle
+
+log = logging.getLogger(__name__)
+
+# A host that accepted our handshake opens the broker stream at once; one that failed TLS
+# never does, and OpenBao 2.7 leaves such a process running.
+BROKER_STREAM_DEADLINE = 10.0
+# After the host closes the broker it sends Shutdown; give it a moment before leaving alone.
+STREAM_END_GRACE = 0.5
+
+
+@dataclass
+class PluginContext:
+    """What service registrations get: the server to add methods to, and the plumbing."""
+
+    server: Server
+    broker: Broker
+    lifecycle: Lifecycle
+    env: Mapping[str, str]
+
+
+Register = Callable[[PluginContext], None]
+
+
+def _socket_dir(env: Mapping[str, str]) -> str:
+    base = env.get("PLUGIN_UNIX_SOCKET_DIR") or None
+    path = tempfile.mkdtemp(prefix="plugin", dir=base)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _share_with_group(directory: str, socket_path: str, group: str) -> None:
+    """Containerised Vault runs the plugin as another user sharing a group."""
+    gid = int(group) if group.isdigit() else __import__("grp").getgrnam(group).gr_gid
+    os.chown(directory, -1, gid)
+    os.chmod(directory, 0o750)  # noqa: S103  (group access is the point)
+    os.chown(socket_path, -1, gid)
+    os.chmod(socket_path, 0o660)
+
+
+async def serve(register: Register, env: Mapping[str, str]) -> int:
+    stdout = handshake.take_stdout()
+    lifecycle = Lifecycle()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, lifecycle.request_stop, "SIGTERM")
+
+    host_cert = env.get("PLUGIN_CLIENT_CERT", "")
+    identity = tls.generate_identity() if host_cert else None
+    server_ctx = tls.server_context(identity, host_cert) if identity else None
+    client_ctx = tls.client_context(identity, host_cert) if identity else None
+
+    def broker_closed() -> None:
+        loop.call_later(STREAM_END_GRACE, lifecycle.request_stop, "the host closed the broker")
+
+    server = Server()
+    broker = Broker(client_ctx, on_stream_end=broker_closed)
+    server.add_bidi_stream(
+        "/plugin.GRPCBroker/StartStream", grpc_broker_pb2.ConnInfo, broker.start_stream
+    )
+    services.register(server, lifecycle)
+    register(PluginContext(server, broker, lifecycle, env))
+
+    directory = _socket_dir(env)
+    socket_path = os.path.join(directory, "plugin.sock")
+    try:
+        await server.listen_unix(socket_path, server_ctx)
+        if group := env.get("PLUGIN_UNIX_SOCKET_GROUP"):
+            _share_with_group(directory, socket_path, group)
+        cert_field = identity.handshake_field() if identity else ""
+        handshake.write_handshake(
+            stdout,
+            handshake.handshake_line(
+                "unix", socket_path, cert_field, version=handshake.negotiate_version(env)
+            ),
+        )
+        watchers = [
+            loop.create_task(lifecycle.watch_parent()),
+            loop.create_task(
+                lifecycle.expect(
+                    broker.stream_opened, BROKER_STREAM_DEADLINE, "broker stream from the host"
+                )
+            ),
+        ]
+        await lifecycle.stopping.wait()
+        log.debug("stopping: %s", lifecycle.reason)
+        for task in watchers:
+            task.cancel()
+        await lifecycle.run_hooks()
+        await server.stop(grace=0.3)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            stdout.close()
+    return 0
+
+
+def main(register: Register, env: Mapping[str, str] | None = None) -> int:
+    """Entry point of a plugin executable; returns the process exit status."""
+    env = os.environ if env is None else env
+    try:
+        handshake.check_cookie(env)
+    except handshake.HandshakeError as exc:
+        sys.stderr.write(str(exc))
+        return 1
+    # Ctrl-C in the server's terminal reaches the whole process group; the host decides
+    # when we stop, as go-plugin servers do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    plugin_log.configure()
+    try:
+        return asyncio.run(serve(register, env))
+    except Exception:
+        log.exception("plugin failed")
+        return 1

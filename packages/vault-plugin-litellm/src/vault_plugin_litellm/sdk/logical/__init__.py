@@ -1,0 +1,88 @@
+"""The host-neutral model a backend speaks: requests, responses, leases, storage, system view."""
+
+from .backend import BackendConfig, BackendFactory, BackendType, LogicalBackend, SpecialPaths
+from .errors import (
+    READ_ONLY_STORAGE,
+    BadRequestError,
+    CodedError,
+    ErrType,
+    InternalError,
+    InvalidRequestError,
+    LogicalError,
+    PermissionDeniedError,
+    StorageError,
+    UnrecoverableError,
+    UnsupportedOperationError,
+    UnsupportedPathError,
+    UserError,
+)
+from .lease import LeaseOptions, Secret, utcnow
+from .operation import Operation
+from .request import NO_STORAGE, Connection, Request, RequestWrapInfo
+from .response import Response, error_response, list_response
+from .storage import (
+    InMemoryStorage,
+    Storage,
+    StorageEntry,
+    encode_json,
+    get_json,
+    list_recursive,
+    put_json,
+)
+from .system_view import (
+    DEFAULT_LEASE_TTL,
+    Alias,
+    Entity,
+    Group,
+    PluginEnvironment,
+    StaticSystemView,
+    SystemView,
+    WrapInfo,
+)
+
+__all__ = [
+    "DEFAULT_LEASE_TTL",
+    "NO_STORAGE",
+    "READ_ONLY_STORAGE",
+    "Alias",
+    "BackendConfig",
+    "BackendFactory",
+    "BackendType",
+    "BadRequestError",
+    "CodedError",
+    "Connection",
+    "Entity",
+    "ErrType",
+    "Group",
+    "InMemoryStorage",
+    "InternalError",
+    "InvalidRequestError",
+    "LeaseOptions",
+    "LogicalBackend",
+    "LogicalError",
+    "Operation",
+    "PermissionDeniedError",
+    "PluginEnvironment",
+    "Request",
+    "RequestWrapInfo",
+    "Response",
+    "Secret",
+    "SpecialPaths",
+    "StaticSystemView",
+    "Storage",
+    "StorageEntry",
+    "StorageError",
+    "SystemView",
+    "UnrecoverableError",
+    "UnsupportedOperationError",
+    "UnsupportedPathError",
+    "UserError",
+    "WrapInfo",
+    "encode_json",
+    "error_response",
+    "get_json",
+    "list_recursive",
+    "list_response",
+    "put_json",
+    "utcnow",
+]

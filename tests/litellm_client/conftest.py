@@ -1,0 +1,276 @@
+"""Fixtures for the litellm-client tests.
+
+Unit tests drive both clients through one :class:`Harness`, so every behaviour is checked on the
+sync and the async path without writing the test twice. Live fixtures (used only by ``live/``)
+are here too, because mypy needs a single ``conftest`` module for this tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Unpack
+
+import httpx
+import pytest
+import respx
+from litellm_client import (
+    AsyncLiteLLMClient,
+    Backoff,
+    GeneratedKey,
+    GenerateKeyParams,
+    KeyInfo,
+    LiteLLMClient,
+    LiteLLMError,
+    error_from_response,
+)
+
+BASE_URL = "http://litellm.test:4000"
+API_KEY = "sk-admin-unit-test-secret"
+
+
+@pytest.fixture(scope="session")
+def samples() -> dict[str, Any]:
+    """Bodies recorded from the real LiteLLM 1.106.12 proxy (see samples.json)."""
+    data: dict[str, Any] = json.loads((Path(__file__).parent / "samples.json").read_text())
+    return data
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        yield mock
+
+
+@dataclass
+class Harness:
+    """One client, sync or async, behind a single awaitable interface."""
+
+    kind: str
+    sync: LiteLLMClient | None = None
+    aio: AsyncLiteLLMClient | None = None
+    sleeps: list[float] = field(default_factory=list)
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.sync is not None:
+            return getattr(self.sync, name)(*args, **kwargs)
+        assert self.aio is not None
+        return await getattr(self.aio, name)(*args, **kwargs)
+
+    async def list_keys(self, **kwargs: Any) -> list[KeyInfo]:
+        if self.sync is not None:
+            return list(self.sync.list_keys(**kwargs))
+        assert self.aio is not None
+        return [key async for key in self.aio.list_keys(**kwargs)]
+
+    async def fails(self, name: str, *args: Any, **kwargs: Any) -> LiteLLMError:
+        with pytest.raises(LiteLLMError) as caught:
+            await self.call(name, *args, **kwargs)
+        return caught.value
+
+    async def close(self) -> None:
+        if self.sync is not None:
+            self.sync.close()
+        if self.aio is not None:
+            await self.aio.aclose()
+
+
+MakeHarness = Callable[..., Harness]
+
+
+@pytest.fixture(params=["sync", "async"])
+async def make_api(request: pytest.FixtureRequest) -> AsyncIterator[MakeHarness]:
+    """Factory of harnesses of one kind; sleeps are recorded, never slept."""
+    made: list[Harness] = []
+
+    def make(base_url: str = BASE_URL, **options: Any) -> Harness:
+        options.setdefault("backoff", Backoff(jitter=0))
+        harness = Harness(kind=request.param)
+        if request.param == "sync":
+            harness.sync = LiteLLMClient(base_url, API_KEY, sleep=harness.sleeps.append, **options)
+        else:
+
+            async def record(seconds: float) -> None:
+                harness.sleeps.append(seconds)
+
+            harness.aio = AsyncLiteLLMClient(base_url, API_KEY, sleep=record, **options)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        await harness.close()
+
+
+@pytest.fixture
+def api(make_api: MakeHarness) -> Harness:
+    return make_api()
+
+
+# --- live fixtures (tests/litellm_client/live) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveProxy:
+    url: str
+    master_key: str
+
+
+@pytest.fixture(scope="session")
+def live_proxy() -> LiveProxy:
+    """The real proxy from LITELLM_URL / LITELLM_MASTER_KEY; fails (never skips) without it."""
+    url = os.environ.get("LITELLM_URL", "")
+    master_key = os.environ.get("LITELLM_MASTER_KEY", "")
+    missing = [
+        name
+        for name, value in (("LITELLM_URL", url), ("LITELLM_MASTER_KEY", master_key))
+        if not value
+    ]
+    if missing:
+        pytest.fail(
+            f"live tests need a real LiteLLM proxy: set {' and '.join(missing)} "
+            "(e.g. LITELLM_URL=http://127.0.0.1:4000 LITELLM_MASTER_KEY=sk-...)",
+            pytrace=False,
+        )
+    try:
+        answer = httpx.get(f"{url.rstrip('/')}/health/readiness", timeout=10)
+    except httpx.HTTPError as exc:
+        pytest.fail(f"LiteLLM proxy at {url} is unreachable: {exc!r}", pytrace=False)
+    if answer.status_code != 200:
+        pytest.fail(
+            f"LiteLLM proxy at {url} is not ready: HTTP {answer.status_code} {answer.text[:200]}",
+            pytrace=False,
+        )
+    return LiveProxy(url=url, master_key=master_key)
+
+
+@dataclass
+class CreatedKeys:
+    """Tokens and the alias prefix of every key the live run creates, for the final clean-up."""
+
+    prefix: str
+    tokens: set[str] = field(default_factory=set)
+
+    def alias(self, label: str = "k") -> str:
+        return f"{self.prefix}{label}-{uuid.uuid4().hex[:8]}"
+
+    def mint(
+        self, client: LiteLLMClient, label: str, **fields: Unpack[GenerateKeyParams]
+    ) -> tuple[str, GeneratedKey]:
+        """Generate a key with a unique alias, registered for clean-up: (raw key, answer)."""
+        fields.setdefault("key_alias", self.alias(label))
+        return self._keep(client.generate_key(**fields))
+
+    async def amint(
+        self, client: AsyncLiteLLMClient, label: str, **fields: Unpack[GenerateKeyParams]
+    ) -> tuple[str, GeneratedKey]:
+        fields.setdefault("key_alias", self.alias(label))
+        return self._keep(await client.generate_key(**fields))
+
+    def _keep(self, key: GeneratedKey) -> tuple[str, GeneratedKey]:
+        self.tokens.add(key.token)
+        assert key.key is not None
+        return key.key, key
+
+
+@pytest.fixture(scope="session")
+def live_client(live_proxy: LiveProxy) -> Iterator[LiteLLMClient]:
+    with LiteLLMClient(live_proxy.url, live_proxy.master_key, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def created(live_client: LiteLLMClient) -> Iterator[CreatedKeys]:
+    keys = CreatedKeys(prefix=f"lc-test-{uuid.uuid4().hex[:8]}-")
+    yield keys
+    # Also sweep by alias prefix: keys recovered without a known token are found this way.
+    swept = {k.token for k in live_client.list_keys(key_alias=keys.prefix, substring_matching=True)}
+    leftovers = sorted(t for t in keys.tokens | swept if t)
+    if leftovers:
+        live_client.delete_keys(leftovers, missing_ok=True)
+
+
+@pytest.fixture
+async def live_async(live_proxy: LiveProxy) -> AsyncIterator[AsyncLiteLLMClient]:
+    async with AsyncLiteLLMClient(live_proxy.url, live_proxy.master_key, timeout=30) as client:
+        yield client
+
+
+@dataclass
+class Chat:
+    """``/chat/completions`` calls made with plain httpx, as a key holder would make them."""
+
+    http: httpx.Client
+
+    def send(self, raw_key: str, model: str) -> httpx.Response:
+        return self.http.post(
+            "/chat/completions",
+            headers={"Authorization": f"Bearer {raw_key}"},
+            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+        )
+
+    def refusal(self, raw_key: str, model: str) -> LiteLLMError:
+        """The client's classification of a refused call (fails the test if it succeeded)."""
+        response = self.send(raw_key, model)
+        assert not response.is_success, f"expected a refusal, got {response.status_code}"
+        return error_from_response(response)
+
+
+@pytest.fixture(scope="session")
+def chat(live_proxy: LiveProxy) -> Iterator[Chat]:
+    with httpx.Client(base_url=live_proxy.url, timeout=30) as http:
+        yield Chat(http)
+
+
+class LosingTransport(httpx.BaseTransport):
+    """Sends requests to the real proxy, then drops the answers of the first ``n`` calls to a path.
+
+    This is the ambiguous failure retries must handle: the proxy did the work, the client never
+    heard about it.
+    """
+
+    def __init__(self, lose: dict[str, int]) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._lose = dict(lose)
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        self.sent.append(request.url.path)
+        if self._lose.get(request.url.path, 0) > 0:
+            self._lose[request.url.path] -= 1
+            response.read()
+            response.close()
+            raise httpx.ReadTimeout("answer dropped by the test transport", request=request)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+LossyClient = Callable[[dict[str, int]], tuple[LiteLLMClient, LosingTransport]]
+
+
+@pytest.fixture
+def lossy_client(live_proxy: LiveProxy) -> Iterator[LossyClient]:
+    """``lossy_client({"/key/generate": 1})``: a client whose first generate answer is lost."""
+    opened: list[LiteLLMClient] = []
+
+    def make(lose: dict[str, int]) -> tuple[LiteLLMClient, LosingTransport]:
+        transport = LosingTransport(lose)
+        client = LiteLLMClient(
+            live_proxy.url,
+            live_proxy.master_key,
+            http_client=httpx.Client(transport=transport, timeout=30),
+            backoff=Backoff(initial=0.05, maximum=0.2),
+        )
+        opened.append(client)
+        return client, transport
+
+    yield make
+    for client in opened:
+        client._http.close()

@@ -1,0 +1,91 @@
+"""Exercise an installed vault-plugin-proto from a fresh interpreter; print one JSON object.
+
+Run by the tests with the workspace's interpreter and with clean virtual environments that
+hold only the built wheel and its dependencies, so it imports nothing from the tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+
+started = time.perf_counter()
+import vault_plugin_proto  # noqa: E402 - the import is what is being timed
+
+for _name in vault_plugin_proto.MESSAGE_MODULES:
+    importlib.import_module(_name)
+messages_done = time.perf_counter()
+GRPC_AFTER_MESSAGES = sorted(m for m in sys.modules if m == "grpc" or m.startswith("grpc."))
+for _name in vault_plugin_proto.GRPC_MODULES:
+    importlib.import_module(_name)
+all_done = time.perf_counter()
+
+import asyncio  # noqa: E402
+from importlib import metadata  # noqa: E402
+
+import grpc  # noqa: E402
+from google.protobuf.internal import api_implementation  # noqa: E402
+from grpc_health.v1 import health_pb2  # noqa: E402
+from vault_plugin_proto.pb import backend_pb2, backend_pb2_grpc  # noqa: E402
+
+
+class TypeOnly(backend_pb2_grpc.BackendServicer):
+    async def Type(
+        self, request: backend_pb2.Empty, context: grpc.aio.ServicerContext[object, object]
+    ) -> backend_pb2.TypeReply:
+        return backend_pb2.TypeReply(type=1)
+
+
+async def call_type() -> int:
+    server = grpc.aio.server()
+    backend_pb2_grpc.add_BackendServicer_to_server(TypeOnly(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply: backend_pb2.TypeReply = await backend_pb2_grpc.BackendStub(channel).Type(
+                backend_pb2.Empty()
+            )
+            return reply.type
+    finally:
+        await server.stop(grace=None)
+
+
+def round_trips() -> bool:
+    lease = backend_pb2.LeaseOptions(TTL=60 * 10**9, renewable=True)
+    lease.issue_time.GetCurrentTime()
+    args = backend_pb2.HandleRequestArgs(
+        request=backend_pb2.Request(
+            path="creds/r1",
+            secret=backend_pb2.Secret(lease_options=lease, internal_data="{}"),
+            headers={"X-Id": backend_pb2.Header(header=["1"])},
+        )
+    )
+    return backend_pb2.HandleRequestArgs.FromString(args.SerializeToString()) == args
+
+
+def main() -> None:
+    print(
+        json.dumps(
+            {
+                "versions": {
+                    name: metadata.version(name)
+                    for name in ("protobuf", "grpcio", "grpcio-health-checking")
+                },
+                "protobuf_backend": api_implementation.Type(),
+                "module_file": vault_plugin_proto.__file__,
+                "grpc_after_messages": GRPC_AFTER_MESSAGES,
+                "import_messages_s": messages_done - started,
+                "import_all_s": all_done - started,
+                "round_trip": round_trips(),
+                "type": asyncio.run(call_type()),
+                "health_service": health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
