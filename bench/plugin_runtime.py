@@ -22,14 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from vault_plugin_litellm.sdk.goplugin.handshake import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 
-from e2e.openbao import ROOT_TOKEN, OpenBaoServer, plugin_processes  # noqa: E402
-from e2e.plugins import EXAMPLE_NAME, register_example_plugin  # noqa: E402
-from vault_plugin_litellm.sdk.goplugin.handshake import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE  # noqa: E402
+from e2e.openbao import ROOT_TOKEN, OpenBaoServer, plugin_processes
+from e2e.plugins import EXAMPLE_NAME, register_example_plugin
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -175,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
                 for name, vals in rounds.items()
             }
             kv50, kv99 = med["kv"]
-            print(f"OpenBao {server.version}, {args.reads} sequential keep-alive reads x {args.rounds} rounds")
+            print(
+                f"OpenBao {server.version}, {args.reads} sequential keep-alive reads"
+                f" x {args.rounds} rounds"
+            )
             print(f"{'read':<34}{'p50 ms':>8}{'p99 ms':>8}{'p50 x kv':>10}{'p99 x kv':>10}")
             labels = {
                 "kv": "builtin kv",
@@ -184,14 +187,16 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name in ("kv", "const", "config"):
                 p50, p99 = med[name]
-                print(f"{labels[name]:<34}{p50:>8.2f}{p99:>8.2f}{p50 / kv50:>9.2f}x{p99 / kv99:>9.2f}x")
+                ratios = f"{p50 / kv50:>9.2f}x{p99 / kv99:>9.2f}x"
+                print(f"{labels[name]:<34}{p50:>8.2f}{p99:>8.2f}{ratios}")
 
             print("\n8-client throughput (req/s):")
             tput: dict[str, float] = {}
             for name in ("kv", "const", "config"):
                 tput[name] = asyncio.run(throughput(server.port, paths[name], 8, args.seconds))
             for name in ("kv", "const", "config"):
-                print(f"  {labels[name]:<34}{tput[name]:>8.0f}  ({tput[name] / tput['kv']:.2f} of kv)")
+                share = tput[name] / tput["kv"]
+                print(f"  {labels[name]:<34}{tput[name]:>8.0f}  ({share:.2f} of kv)")
 
             pids = plugin_processes(launcher.path)
             rss1 = rss_mb(pids[0]) if pids else float("nan")
@@ -201,14 +206,17 @@ def main(argv: list[str] | None = None) -> int:
                 reader.get(f"/v1/m{i}/config")
             pids10 = plugin_processes(launcher.path)
             rss10 = sum(rss_mb(p) for p in pids10)
-            print(f"\nplugin RSS: {rss1:.1f} MB with 1 mount; {rss10:.1f} MB with 10 mounts "
-                  f"({len(pids10)} process{'es' if len(pids10) != 1 else ''})")
+            print(
+                f"\nplugin RSS: {rss1:.1f} MB with 1 mount; {rss10:.1f} MB with 10 mounts "
+                f"({len(pids10)} process{'es' if len(pids10) != 1 else ''})"
+            )
         finally:
             server.stop()
 
         starts = start_to_handshake(launcher.path, args.starts)
         print(
-            f"plugin start-to-handshake over {args.starts} runs: p50 {percentile(starts, .5) * 1e3:.0f} ms"
+            f"plugin start-to-handshake over {args.starts} runs:"
+            f" p50 {percentile(starts, 0.5) * 1e3:.0f} ms"
             f" (min {starts[0] * 1e3:.0f}, max {starts[-1] * 1e3:.0f})"
         )
     return 0

@@ -15,16 +15,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "openbao"
 ROOT_TOKEN = "root"
+T = TypeVar("T")
 
 
 class OpenBaoError(RuntimeError):
@@ -285,7 +286,8 @@ def plugin_processes(command_path: Path) -> list[int]:
     return sorted(pids)
 
 
-def wait_until(predicate: Any, timeout: float = 15, interval: float = 0.1) -> Any:
+def wait_until(predicate: Callable[[], T], timeout: float = 15, interval: float = 0.1) -> T:
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes; returns its last value."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -133,7 +133,7 @@ _segments = st.text(alphabet="ab_-.Z9/é\n ", max_size=12)
 def test_fuzz_generic_name_route_agrees_with_a_plain_predicate(tail: str) -> None:
     router = Router([_path("kv/" + generic_name_regex("name")), _path("kv/?")])
     routed = router.route("kv/" + tail)
-    if tail in ("", "/"):
+    if tail == "":
         assert routed is not None
         assert routed[0].path.pattern == "kv/?"
     elif _GENERIC_NAME.fullmatch(tail):

@@ -7,6 +7,7 @@ prefaces, resets at chosen moments) and to see every frame our side writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from dataclasses import dataclass
 
@@ -89,10 +90,8 @@ class RawPeer:
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 def request_headers(path: str, extra: list[Header] | None = None) -> bytes:

@@ -49,7 +49,7 @@ def test_control_frames() -> None:
     goaway = fr.goaway(11, fr.ErrorCode.PROTOCOL_ERROR, b"why")
     assert fr.unpack_header(goaway, 0) == (11, FrameType.GOAWAY, 0, 0)
     assert goaway[9:] == struct.pack(">II", 11, 1) + b"why"
-    assert fr.SETTINGS_ACK == bytes.fromhex("000000 04 01 00000000")
+    assert bytes.fromhex("000000 04 01 00000000") == fr.SETTINGS_ACK
 
 
 def test_settings_round_trip() -> None:
@@ -152,7 +152,9 @@ def test_parse_timeout_rejects_malformed_values(value: str) -> None:
 @given(st.floats(min_value=0, max_value=10**9, allow_nan=False))
 def test_format_timeout_is_valid_and_close(seconds: float) -> None:
     wire = format_timeout(seconds)
-    assert len(wire) <= 9 and wire[:-1].isdigit() and len(wire[:-1]) <= 8
+    assert len(wire) <= 9
+    assert wire[:-1].isdigit()
+    assert len(wire[:-1]) <= 8
     parsed = parse_timeout(wire)
     assert parsed is not None
     assert parsed <= seconds + 1e-9

@@ -55,7 +55,8 @@ async def peer(
         ctx = tls.client_context(plugin_identity, host_identity.cert_pem.decode())
         conn = await connect_tcp("127.0.0.1", port, ctx)
         ssl_object = conn.transport.get_extra_info("ssl_object") if conn.transport else None
-        assert ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+        assert ssl_object is not None
+        assert ssl_object.selected_alpn_protocol() == "h2"
     yield Peer(server, conn, state)
     conn.close()
     state.release.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -243,10 +245,8 @@ def test_encoder_output_always_decodes_to_the_same_headers(headers: list[Header]
 @given(st.binary(max_size=200))
 def test_random_input_raises_nothing_but_hpack_errors(data: bytes) -> None:
     decoder = Decoder()
-    try:
+    with contextlib.suppress(HPACKError):
         decoder.decode(data)
-    except HPACKError:
-        pass
     # Whatever was accepted must leave a consistent table.
     assert 0 <= decoder.table_size <= 4096
 

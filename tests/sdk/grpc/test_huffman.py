@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -48,7 +49,7 @@ def test_the_code_is_complete_and_prefix_free() -> None:
     # Kraft's equality: a complete prefix code uses the whole code space exactly.
     assert sum(Fraction(1, 2**bits) for _, bits in CODES) == 1
     as_strings = sorted(format(code, f"0{bits}b") for code, bits in CODES)
-    for shorter, longer in zip(as_strings, as_strings[1:], strict=False):
+    for shorter, longer in itertools.pairwise(as_strings):
         assert not longer.startswith(shorter)
 
 

@@ -12,8 +12,8 @@ from google.protobuf.wrappers_pb2 import BytesValue, StringValue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from vault_plugin_litellm.sdk.grpc import Server, connect_tcp, hpack, huffman
-from vault_plugin_litellm.sdk.grpc.frames import ErrorCode, Flag, FrameType, Setting
 from vault_plugin_litellm.sdk.grpc import frames as fr
+from vault_plugin_litellm.sdk.grpc.frames import ErrorCode, Flag, FrameType, Setting
 
 from .conftest import EchoState, echo_server
 from .rawh2 import RawPeer, grpc_message, read_reply, request_headers
@@ -55,7 +55,9 @@ def echo_value(message: bytes) -> str:
 async def test_opening_settings_window_and_ack(plain_port: int) -> None:
     peer = await RawPeer.connect(plain_port)
     first = await peer.read_frame()
-    assert first is not None and first.type == FrameType.SETTINGS and not first.flags & Flag.ACK
+    assert first is not None
+    assert first.type == FrameType.SETTINGS
+    assert not first.flags & Flag.ACK
     settings_sent = dict(fr.parse_settings(first.payload))
     assert settings_sent[Setting.INITIAL_WINDOW_SIZE] == 1 << 30
     update = await peer.expect(FrameType.WINDOW_UPDATE)
@@ -63,7 +65,8 @@ async def test_opening_settings_window_and_ack(plain_port: int) -> None:
     assert struct.unpack(">I", update.payload)[0] == (1 << 30) - fr.DEFAULT_WINDOW
     peer.send_frame(FrameType.SETTINGS, 0, 0, struct.pack(">HI", Setting.MAX_FRAME_SIZE, 32_768))
     ack = await peer.expect(FrameType.SETTINGS)
-    assert ack.flags & Flag.ACK and ack.payload == b""
+    assert ack.flags & Flag.ACK
+    assert ack.payload == b""
     await peer.close()
 
 
@@ -155,7 +158,8 @@ async def test_bad_preface_gets_goaway_protocol_error(plain_port: int) -> None:
     peer = await RawPeer.connect(plain_port, preface=b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     frames = await peer.read_until_closed()
     goaways = [f for f in frames if f.type == FrameType.GOAWAY]
-    assert len(goaways) == 1 and goaways[0].error_code() == ErrorCode.PROTOCOL_ERROR
+    assert len(goaways) == 1
+    assert goaways[0].error_code() == ErrorCode.PROTOCOL_ERROR
     assert b"preface" in goaways[0].payload[8:]
 
 
@@ -253,7 +257,8 @@ async def test_two_request_messages_on_a_unary_call(plain_port: int) -> None:
     message = grpc_message(StringValue(value="x").SerializeToString())
     peer.send_frame(DATA, Flag.END_STREAM, 1, message + message)
     reply = await read_reply(peer, 1)
-    assert reply.status() == "13" and reply.messages == []
+    assert reply.status() == "13"
+    assert reply.messages == []
     await peer.close()
 
 
@@ -282,7 +287,8 @@ async def test_unknown_method_and_trailers_only(plain_port: int) -> None:
     assert reply.headers is reply.trailers  # one block: trailers-only
     assert reply.data_frames == []
     fields = dict(reply.trailers)
-    assert fields[":status"] == "200" and fields["grpc-status"] == "12"
+    assert fields[":status"] == "200"
+    assert fields["grpc-status"] == "12"
     assert fields["grpc-message"] == "unknown method /no.Such/Method"
     await peer.close()
 

@@ -90,15 +90,25 @@ class _Context:
             return self._time(text.removeprefix("time."))
         raise TemplateError(NOT_FOUND)
 
+    def _attribute(
+        self, selector: str, scalars: Mapping[str, str], maps: Mapping[str, Mapping[str, str]]
+    ) -> str | None:
+        """``id``/``name``-like selectors, and ``<map>`` or ``<map>.<key>`` ones."""
+        if selector in scalars:
+            return self.render(scalars[selector])
+        if selector in maps:
+            return self.render(maps[selector])
+        head, dot, key = selector.partition(".")
+        if dot and head in maps:
+            return self.render(maps[head], key)
+        return None
+
     def _entity(self, entity: Entity, selector: str) -> str:
-        if selector == "id":
-            return self.render(entity.id)
-        if selector == "name":
-            return self.render(entity.name)
-        if selector == "metadata":
-            return self.render(entity.metadata)
-        if selector.startswith("metadata."):
-            return self.render(entity.metadata, selector.removeprefix("metadata."))
+        found = self._attribute(
+            selector, {"id": entity.id, "name": entity.name}, {"metadata": entity.metadata}
+        )
+        if found is not None:
+            return found
         if selector == "groups.names":
             return self.render([group.name for group in self.groups])
         if selector == "groups.ids":
@@ -112,22 +122,13 @@ class _Context:
                 if self.mode is TemplateMode.ACL:
                     raise TemplateError("alias not found")
                 alias = Alias()  # JSON mode renders the defaults of an empty alias
-            return self._alias(alias, rest)
-        raise TemplateError(NOT_FOUND)
-
-    def _alias(self, alias: Alias, selector: str) -> str:
-        if selector == "id":
-            return self.render(alias.id)
-        if selector == "name":
-            return self.render(alias.name)
-        if selector == "metadata":
-            return self.render(alias.metadata)
-        if selector.startswith("metadata."):
-            return self.render(alias.metadata, selector.removeprefix("metadata."))
-        if selector == "custom_metadata":
-            return self.render(alias.custom_metadata)
-        if selector.startswith("custom_metadata."):
-            return self.render(alias.custom_metadata, selector.removeprefix("custom_metadata."))
+            found = self._attribute(
+                rest,
+                {"id": alias.id, "name": alias.name},
+                {"metadata": alias.metadata, "custom_metadata": alias.custom_metadata},
+            )
+            if found is not None:
+                return found
         raise TemplateError(NOT_FOUND)
 
     def _group(self, selector: str) -> str:

@@ -219,55 +219,45 @@ def _list_parameter(name: str, description: str, *, required: bool) -> dict[str,
     return out
 
 
+def _required_flag(flag: str, other: str, other_supported: bool) -> list[dict[str, Any]]:
+    """The query flag a list-like GET needs (``list=true``), naming the alternative flag
+    when the path supports both listing kinds."""
+    params = []
+    if other_supported:
+        params.append(
+            _list_parameter(
+                other,
+                f"Must be set to `true` or else `{flag}` must be set to `true`",
+                required=True,
+            )
+        )
+    description = (
+        f"Must be set to `true` or else `{other}` must be set to `true`"
+        if other_supported
+        else "Must be set to `true`"
+    )
+    params.append(_list_parameter(flag, description, required=True))
+    return params
+
+
 def _operation_parameters(
     operation: Operation, handlers: Mapping[Operation, PathOperation]
 ) -> list[dict[str, Any]]:
     has_list = Operation.LIST in handlers
     has_scan = Operation.SCAN in handlers
     if operation is Operation.LIST:
-        params = []
-        if has_scan:
-            params.append(
-                _list_parameter(
-                    "scan",
-                    "Must be set to `true` or else `list` must be set to `true`",
-                    required=True,
-                )
-            )
-        description = (
-            "Must be set to `true` or else `scan` must be set to `true`"
-            if has_scan
-            else "Must be set to `true`"
-        )
-        params.append(_list_parameter("list", description, required=True))
-        return params
+        return _required_flag("list", "scan", has_scan)
     if operation is Operation.SCAN:
-        params = []
-        if has_list:
-            params.append(
-                _list_parameter(
-                    "list",
-                    "Must be set to `true` or else `scan` must be set to `true`",
-                    required=True,
-                )
-            )
-        description = (
-            "Must be set to `true` or else `list` must be set to `true`"
-            if has_list
-            else "Must be set to `true`"
-        )
-        params.append(_list_parameter("scan", description, required=True))
-        return params
+        return _required_flag("scan", "list", has_list)
+    params = []
     if operation is Operation.READ:
-        params = []
         if has_list:
             params.append(_list_parameter("list", "Return a list if `true`", required=False))
         if has_scan:
             params.append(
                 _list_parameter("scan", "Return a recursive list if `true`", required=False)
             )
-        return params
-    return []
+    return params
 
 
 def _responses(
