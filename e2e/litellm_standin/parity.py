@@ -112,8 +112,7 @@ class Session:
 
     def custom_key(self, label: str) -> str:
         raw = f"sk-{self.names.prefix}{label}-{uuid.uuid4().hex[:12]}"
-        self.names.add(raw, "raw")
-        self.names.add(f"sk-...{raw[-4:]}", "name")
+        self.register_raw(raw)
         return raw
 
     def call(
@@ -149,9 +148,8 @@ class Session:
         body = _json(response)
         if isinstance(body, dict) and isinstance(body.get("key"), str):
             raw, token = body["key"], body.get("token") or body.get("token_id")
-            if raw.startswith("sk-") and raw not in self.names.values:
-                self.names.add(raw, "raw")
-                self.names.add(f"sk-...{raw[-4:]}", "name")
+            if raw.startswith("sk-"):
+                self.register_raw(raw)
             if isinstance(token, str):
                 self.tokens.add(token)
                 self.register_token(token)
@@ -170,9 +168,16 @@ class Session:
         reduced = self.names.reduce(body if body is not None else response.text, ignore)
         return Observation(label, response.status_code, headers, reduced)
 
+    def register_raw(self, raw: str) -> None:
+        self.names.add(raw, "raw")
+        self.names.add(f"sk-...{raw[-4:]}", "name")
+        self.names.add(f"{raw[:4]}****{raw[-4:]}", "masked")
+        self.register_token(hashlib.sha256(raw.encode()).hexdigest())
+
     def register_token(self, token: str) -> None:
         self.names.add(token, "tok")
         self.names.add(f"sk-...{token[-4:]}", "tokname")
+        self.names.add(f"{token[:4]}****{token[-4:]}", "tokmasked")
 
     def token_of(self, raw: str) -> str:
         token = hashlib.sha256(raw.encode()).hexdigest()
@@ -299,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
             real = run_scenario(name, scenario, url, master_key, prefix, "real")
             fake = run_scenario(name, scenario, standin.url, master_key, prefix, "standin")
             calls += len(real)
+            for observation in (*real, *fake):
+                if observation.label == "<crash>":
+                    differences.append(
+                        Difference(name, "<crash>", "scenario", observation.body, "")
+                    )
             for difference in compare(name, real, fake):
                 reason = ACCEPTED.get((name, difference.label, difference.where))
                 if reason is None:

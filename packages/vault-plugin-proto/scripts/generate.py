@@ -7,21 +7,28 @@
 Sources are every ``*.proto`` under ``proto/``; each is compiled with the path relative to that
 root (``vault_plugin_proto/pb/backend.proto``), so the generated modules land in
 ``src/vault_plugin_proto/<sub>/`` and import each other as ``vault_plugin_proto.<sub>...``.
-The output depends only on the sources and on the grpcio-tools version, which the workspace's
-uv.lock pins; a different grpcio-tools produces different bytes, and ``--check`` says so.
+The output depends only on the sources and on the grpcio-tools version, pinned below. That
+version also sets the package's runtime floors (generated modules refuse older protobuf and
+grpcio), so it is kept old on purpose and run in an environment of its own: when the running
+interpreter lacks exactly that grpcio-tools, the script re-runs itself through
+``uv run --isolated --with``, and the workspace itself stays on the newest protobuf and grpcio.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from importlib import metadata, resources
 from pathlib import Path
 
-from google.protobuf import descriptor_pb2
+GRPCIO_TOOLS_PIN = "grpcio-tools==1.66.2"
+_REEXEC_MARK = "VAULT_PLUGIN_PROTO_GENERATOR_ENV"
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROTO_ROOT = PACKAGE_DIR / "proto"
@@ -49,13 +56,8 @@ def generated_files(root: Path) -> dict[str, Path]:
 
 def run_protoc(outputs: Sequence[str]) -> None:
     """Run grpc_tools' bundled protoc over every source with the given output flags."""
-    try:
-        from grpc_tools import protoc  # type: ignore[import-untyped]
-    except ImportError:
-        sys.exit(
-            "grpcio-tools is not installed: run this script with `uv run` from the workspace, "
-            "whose dev group pins it"
-        )
+    from grpc_tools import protoc  # type: ignore[import-untyped]  # see ensure_generator()
+
     # grpc_tools ships google/protobuf/*.proto (struct, timestamp, empty) as package data.
     well_known = resources.files("grpc_tools") / "_proto"
     args = [
@@ -81,6 +83,8 @@ def generate_into(out_dir: Path) -> None:
                 f"--descriptor_set_out={descriptors}",
             ]
         )
+        from google.protobuf import descriptor_pb2
+
         fds = descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes())
     # grpc_tools writes a *_pb2_grpc.py for every source; for one without services it holds
     # nothing but an `import grpc`, so it is dropped rather than shipped.
@@ -154,7 +158,32 @@ def write_descriptor_set(out: Path) -> int:
     return 0
 
 
+def _has_pinned_generator() -> bool:
+    try:
+        return metadata.version("grpcio-tools") == GRPCIO_TOOLS_PIN.partition("==")[2]
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def ensure_generator(argv: Sequence[str]) -> int | None:
+    """Re-run under the pinned grpcio-tools unless this interpreter has it; None = go on."""
+    if _has_pinned_generator():
+        return None
+    if os.environ.get(_REEXEC_MARK):
+        sys.exit(f"{GRPCIO_TOOLS_PIN} is still missing after re-running under uv")
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        sys.exit(f"{GRPCIO_TOOLS_PIN} is needed: install uv, or run with it installed")
+    cmd = [uv, "run", "--quiet", "--isolated", "--no-project", "--with", GRPCIO_TOOLS_PIN]
+    cmd += ["python", str(Path(__file__).resolve()), *argv]
+    return subprocess.run(cmd, env={**os.environ, _REEXEC_MARK: "1"}, check=False).returncode
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    status = ensure_generator(args_list)
+    if status is not None:
+        return status
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -168,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="PATH",
         help="write a binary FileDescriptorSet (with imports) of the sources to PATH",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     if args.check:
         return check()
     if args.descriptor_set is not None:

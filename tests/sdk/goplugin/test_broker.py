@@ -67,8 +67,8 @@ async def grpcio_broker(
     await server.stop(None)
 
 
-async def _who(broker: Broker, service_id: int, timeout: float = 5) -> str:
-    conn = await broker.dial(service_id, timeout)
+async def _who(broker: Broker, service_id: int, within: float = 5) -> str:
+    conn = await broker.dial(service_id, within)
     try:
         reply = await conn.call(
             "/t.Broker/WhoAmI", StringValue(value=str(service_id)), StringValue, timeout=10
@@ -104,7 +104,7 @@ async def test_conninfo_after_dial_started(
 
 async def test_timeout_error_message() -> None:
     broker = Broker(None)
-    with pytest.raises(BrokerError, match="^timeout waiting for connection info for broker id 7$"):
+    with pytest.raises(BrokerError, match=r"^timeout waiting for connection info for broker id 7$"):
         await broker.dial(7, timeout=0.05)
     # A ConnInfo that comes after the timeout still serves a later dial.
     broker.announce(ConnInfo(7, "bogus", "x"))

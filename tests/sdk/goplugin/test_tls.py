@@ -66,7 +66,7 @@ def test_key_is_loaded_from_memory_on_linux(
     def no_disk(*args: object, **kwargs: object) -> None:
         raise AssertionError("the key would be written to disk")
 
-    monkeypatch.setattr(tls.tempfile, "TemporaryDirectory", no_disk)
+    monkeypatch.setattr("tempfile.TemporaryDirectory", no_disk)
     with tls._key_files(plugin_identity) as (cert_path, key_path):
         for path, blob in (
             (cert_path, plugin_identity.cert_pem),
@@ -80,7 +80,7 @@ def test_key_is_loaded_from_memory_on_linux(
                 assert fh.read() == blob
         fds = [int(p.rsplit("/", 1)[1]) for p in (cert_path, key_path)]
     for fd in fds:
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="Bad file descriptor"):
             os.fstat(fd)
     # And the contexts load through that path.
     tls.server_context(plugin_identity, plugin_identity.cert_pem.decode())
@@ -90,7 +90,7 @@ def test_without_memfd_the_key_file_is_private_and_removed(
     plugin_identity: tls.Identity, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delattr(os, "memfd_create")
-    with tls._key_files(plugin_identity) as (cert_path, key_path):
+    with tls._key_files(plugin_identity) as (_cert_path, key_path):
         directory = os.path.dirname(key_path)
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
         assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import pytest
@@ -149,7 +150,9 @@ def grpcio_echo_handlers(state: GrpcioState) -> grpc.GenericRpcHandler:
             raise
         return StringValue(value="released")
 
-    def unary(func: object, message: type[StringValue] | type[BytesValue]) -> grpc.RpcMethodHandler:
+    def unary(
+        func: object, message: type[StringValue] | type[BytesValue]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         return grpc.unary_unary_rpc_method_handler(
             func,  # type: ignore[arg-type]
             request_deserializer=message.FromString,

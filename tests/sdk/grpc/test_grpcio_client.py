@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -21,7 +22,7 @@ from .conftest import GRPCIO_LIMITS, NON_ASCII_MESSAGE, EchoState
 
 def _stub(
     channel: grpc.aio.Channel, name: str, message: type[StringValue] | type[BytesValue]
-) -> grpc.aio.UnaryUnaryMultiCallable:
+) -> grpc.aio.UnaryUnaryMultiCallable[Any, Any]:
     return channel.unary_unary(
         f"/test.Echo/{name}",
         request_serializer=message.SerializeToString,
@@ -90,7 +91,9 @@ async def test_handler_bug_is_internal_without_details(channel: grpc.aio.Channel
 
 
 async def test_unknown_method_is_unimplemented(channel: grpc.aio.Channel) -> None:
-    call = channel.unary_unary("/test.Echo/Nope", request_serializer=StringValue.SerializeToString)
+    call: grpc.aio.UnaryUnaryMultiCallable[Any, Any] = channel.unary_unary(
+        "/test.Echo/Nope", request_serializer=StringValue.SerializeToString
+    )
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await call(StringValue(value="x"))
     assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
@@ -108,10 +111,14 @@ async def test_server_stream(channel: grpc.aio.Channel) -> None:
     assert [msg.value async for msg in stream(StringValue(value="0"))] == []
 
     call = stream(StringValue(value="2"), metadata=[("fail-after", "1")])
-    received = []
-    with pytest.raises(grpc.aio.AioRpcError) as info:
+    received: list[str] = []
+
+    async def drain() -> None:
         async for msg in call:
             received.append(msg.value)
+
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await drain()
     assert received == ["item-0", "item-1"]
     assert info.value.code() == grpc.StatusCode.ABORTED
     assert info.value.details() == "stopped after the items"

@@ -106,9 +106,9 @@ def trailers_only(peer: RawPeer, stream_id: int, status: int, message: str) -> N
     peer.send_frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, stream_id, block)
 
 
-async def call(conn: ClientConnection, text: str = "x", timeout: float | None = 10) -> str:
+async def call(conn: ClientConnection, text: str = "x", deadline: float | None = 10) -> str:
     reply = await conn.call(
-        "/test.Echo/Echo", StringValue(value=text), StringValue, timeout=timeout
+        "/test.Echo/Echo", StringValue(value=text), StringValue, timeout=deadline
     )
     return reply.value
 
@@ -338,8 +338,24 @@ async def test_timeout_sends_rst_stream_cancel(scripted: ScriptedServer) -> None
     scripted.script = script
     conn = await connect_tcp("127.0.0.1", scripted.port)
     with pytest.raises(RpcError) as info:
-        await call(conn, timeout=0.2)
+        await call(conn, deadline=0.2)
     assert info.value.code == StatusCode.DEADLINE_EXCEEDED
     assert await call(conn) == "next"
     assert got[0].error_code() == ErrorCode.CANCEL
+    conn.close()
+
+
+async def test_unsendable_metadata_leaves_no_stream_behind(scripted: ScriptedServer) -> None:
+    async def script(peer: RawPeer) -> None:
+        stream_id, _ = await read_request(peer)
+        assert stream_id == 3  # id 1 was never sent; skipping it is allowed
+        respond(peer, stream_id, StringValue(value="fine").SerializeToString())
+        await peer.sync()
+
+    scripted.script = script
+    conn = await connect_tcp("127.0.0.1", scripted.port)
+    with pytest.raises(UnicodeEncodeError):
+        await conn.unary("/test.Echo/Echo", b"", metadata=[("x-name", "not latin-1: ✓")])
+    assert conn._streams == {}
+    assert await call(conn) == "fine"
     conn.close()

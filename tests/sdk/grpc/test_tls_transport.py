@@ -114,5 +114,5 @@ async def test_server_name_must_be_localhost(
     tls_port: int, plugin_identity: tls.Identity, host_identity: tls.Identity
 ) -> None:
     ctx = tls.client_context(host_identity, plugin_identity.cert_pem.decode())
-    with pytest.raises(ssl.SSLCertVerificationError, match="localhost|match|Hostname"):
+    with pytest.raises(ssl.SSLCertVerificationError, match=r"localhost|match|Hostname"):
         await connect_tcp("127.0.0.1", tls_port, ctx, server_hostname="example.com")

@@ -105,7 +105,7 @@ class BrokerHost:
 
         def unary(
             func: Callable[..., Any], request: type[Message], reply: type[Message]
-        ) -> grpc.RpcMethodHandler:
+        ) -> grpc.RpcMethodHandler[Any, Any]:
             return grpc.unary_unary_rpc_method_handler(
                 func,
                 request_deserializer=request.FromString,
@@ -138,7 +138,7 @@ class _Either(grpc.GenericRpcHandler):
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         for handler in self._handlers:
             found = handler.service(handler_call_details)
             if found is not None:
@@ -188,7 +188,7 @@ class FakeHost:
         request: Message,
         reply: type[R],
         mux_id: str | None = None,
-        timeout: float = 30,
+        deadline: float = 30,
     ) -> R:
         call = self.channel.unary_unary(
             path,
@@ -196,7 +196,7 @@ class FakeHost:
             response_deserializer=reply.FromString,
         )
         metadata = [("multiplex_id", mux_id)] if mux_id is not None else None
-        result: R = await call(request, metadata=metadata, timeout=timeout)
+        result: R = await call(request, metadata=metadata, timeout=deadline)
         return result
 
     async def start_broker(self, *, probe: bool = False) -> BrokerHost:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -229,7 +229,7 @@ async def test_instances_setup_replacement_and_cleanup(host: tuple[HostBroker, s
 
 def test_load_factory() -> None:
     factory = load_factory("vault_plugin_litellm.sdk.logical:InMemoryStorage")
-    assert factory.__name__ == "InMemoryStorage"  # type: ignore[attr-defined]
+    assert factory.__name__ == "InMemoryStorage"
     assert load_factory(Recorder) is Recorder
 
 
@@ -268,17 +268,16 @@ async def test_storage_client(conn: ClientConnection, host: tuple[HostBroker, st
 )
 async def test_storage_errors(conn: ClientConnection, operation: str, message: str) -> None:
     storage = GrpcStorage(conn)
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "put": lambda: storage.put(StorageEntry("ro/x", b"")),
+        "delete": lambda: storage.delete("ro/x"),
+        "get-reply": lambda: storage.get("reply-error"),
+        "get-grpc": lambda: storage.get("grpc-error"),
+        "list": lambda: storage.list("bad/"),
+    }
+    attempt: Awaitable[object] = calls[operation]()
     with pytest.raises(StorageError) as info:
-        if operation == "put":
-            await storage.put(StorageEntry("ro/x", b""))
-        elif operation == "delete":
-            await storage.delete("ro/x")
-        elif operation == "get-reply":
-            await storage.get("reply-error")
-        elif operation == "get-grpc":
-            await storage.get("grpc-error")
-        else:
-            await storage.list("bad/")
+        await attempt
     assert info.value.message == message
 
 

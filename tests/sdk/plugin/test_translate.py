@@ -273,9 +273,9 @@ def test_response_fields_and_json() -> None:
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_response_data_refuses_nan_and_infinity(bad: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         translate.response_to_proto(Response(data={"x": [bad]}))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         translate.secret_to_proto(Secret(internal_data={"x": bad}))
 
 

@@ -105,22 +105,14 @@ class ClientConnection(H2Connection):
                 await self.send_data(stream, body, True)
             except ConnectionResetError:
                 self._streams.pop(stream_id, None)
-                if not future.done():
-                    raise RpcError(StatusCode.UNAVAILABLE, "connection closed") from None
-                # The server answered before taking the whole request (an error status).
-            except asyncio.CancelledError:
-                self._cancel(stream)
-                raise
+                raise RpcError(StatusCode.UNAVAILABLE, "connection closed") from None
+        if timeout is None:
+            return await future
         try:
-            if timeout is None:
-                return await future
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             self._cancel(stream)
             raise RpcError(StatusCode.DEADLINE_EXCEEDED, f"{path} timed out") from None
-        except asyncio.CancelledError:
-            self._cancel(stream)  # the server would otherwise go on with an abandoned call
-            raise
 
     async def call(
         self,
@@ -149,8 +141,7 @@ class ClientConnection(H2Connection):
             stream.got_headers = True
             status = next((v for k, v in headers if k == ":status"), "")
             if status != "200":
-                known = status.isascii() and status.isdigit()
-                code = _HTTP_TO_GRPC.get(int(status) if known else 0, StatusCode.UNKNOWN)
+                code = _HTTP_TO_GRPC.get(int(status) if status.isdigit() else 0, StatusCode.UNKNOWN)
                 self._complete(stream, RpcError(code, f"HTTP status {status or 'missing'}"))
                 return
             if not end_stream:
@@ -190,9 +181,7 @@ class ClientConnection(H2Connection):
 
     def _complete(self, stream: _CallStream, result: bytes | RpcError) -> None:
         self._streams.pop(stream.id, None)
-        if not stream.local_closed:
-            stream.local_closed = True
-            self._wake_senders()  # a request still waiting for window must stop now
+        stream.local_closed = True
         if stream.future.done():
             return
         if isinstance(result, RpcError):
