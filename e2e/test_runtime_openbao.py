@@ -226,3 +226,11 @@ def test_disabling_the_last_mount_stops_the_process(example_env: ExampleEnv) -> 
     # The plugin starts again on demand.
     env.mount("again")
     assert env.bao.read("again/const").data["const"] is True
+
+
+def test_the_catalog_records_the_version_the_plugin_reports(example_env: ExampleEnv) -> None:
+    from vault_plugin_litellm import __version__
+
+    entry = example_env.bao.read(f"sys/plugins/catalog/secret/{example_env.name}")
+    assert entry.status == 200, entry.body
+    assert entry.data["version"] == f"v{__version__}"

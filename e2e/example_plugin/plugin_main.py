@@ -6,9 +6,11 @@ handshake line is out: the host waits for that line, not for the backend.
 
 from __future__ import annotations
 
+from vault_plugin_litellm import __version__
 from vault_plugin_litellm.sdk.plugin import serve
 
-VERSION = "v0.1.0"
+# The runtime's own version: the example is how the runtime is proven on a real server.
+VERSION = f"v{__version__}"
 
 
 def main() -> int:

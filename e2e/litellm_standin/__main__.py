@@ -33,11 +33,23 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME[:IN[:OUT]]",
         help="serve this model, priced per token (repeatable; default: fake-gpt and fake-other)",
     )
+    parser.add_argument(
+        "--spend-write-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long spend takes to show in /key/info, as the proxy's batch writes (default 10)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request (path only)")
     args = parser.parse_args(argv)
     try:
         models = [parse_model_option(text) for text in args.model] or list(DEFAULT_MODELS)
-        proxy = StandIn(master_key=args.master_key, models=models, port=args.port)
+        proxy = StandIn(
+            master_key=args.master_key,
+            models=models,
+            port=args.port,
+            spend_write_interval=args.spend_write_interval,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)

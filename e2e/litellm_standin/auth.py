@@ -59,23 +59,32 @@ _RAW_HEADERS = ("api-key", "x-api-key", "x-goog-api-key", "ocp-apim-subscription
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated caller. ``api_key`` is what audit fields record: an alias or a hash."""
+    """The authenticated caller.
+
+    ``api_key`` is what audit fields record (an alias for the master key, else the token).
+    ``role`` is the role the proxy acts on: a key whose owner has no user row (or no role) acts as
+    an ``internal_user``. ``user_role`` is the owner's stored role, as messages print it.
+    """
 
     api_key: str
     user_id: str | None
-    user_role: str | None
+    role: str
+    user_role: str | None = None
+    has_user: bool = False
     row: KeyRow | None = None
 
     @property
     def is_admin(self) -> bool:
-        return self.user_role == PROXY_ADMIN
-
-    @property
-    def role_label(self) -> str:
-        return self.user_role or "unknown"
+        return self.role == PROXY_ADMIN
 
 
-MASTER = Caller(api_key=MASTER_KEY_ALIAS, user_id=ADMIN_NAME, user_role=PROXY_ADMIN)
+MASTER = Caller(
+    api_key=MASTER_KEY_ALIAS,
+    user_id=ADMIN_NAME,
+    role=PROXY_ADMIN,
+    user_role=PROXY_ADMIN,
+    has_user=True,
+)
 
 
 def _strip_scheme(value: str, *, raw_allowed: bool) -> str:
@@ -144,6 +153,8 @@ def authenticate(
         )
     token = hash_token(presented)
     row = store.keys.get(token)
+    # A key resolved from the cache keeps the raw value; one read from the database is the hash.
+    cached = store.cached(token, clock.now())
     if row is None:
         raise ProxyError(
             401,
@@ -153,19 +164,23 @@ def authenticate(
             "token_not_found_in_db",
             "key",
         )
-    _check_key(store, row, llm)
+    store.remember(token, clock.now())
+    _check_key(store, row, llm, shown_key=presented if cached else token)
     user = store.users.get(row.user_id) if row.user_id is not None else None
+    stored_role = user.user_role if user is not None else None
     caller = Caller(
         api_key=token,
         user_id=row.user_id,
-        user_role=user.user_role if user is not None else None,
+        role=stored_role if stored_role is not None else INTERNAL_USER,
+        user_role=stored_role,
+        has_user=user is not None,
         row=row,
     )
-    _check_route(caller, route, user_known=user is not None)
+    _check_route(caller, route)
     return caller
 
 
-def _check_key(store: Store, row: KeyRow, llm: LLMCall | None) -> None:
+def _check_key(store: Store, row: KeyRow, llm: LLMCall | None, *, shown_key: str) -> None:
     if row.blocked is True:
         raise auth_failure("Key is blocked. Update via `/key/unblock` if you're an admin.")
     if llm is not None and llm.model_name is not None and not may_use_model(row, llm.model_name):
@@ -183,32 +198,31 @@ def _check_key(store: Store, row: KeyRow, llm: LLMCall | None) -> None:
             "Authentication Error - Expired Key. Key Expiry time "
             f"{clock.plain_text(row.expires)} and current time {clock.plain_text(now)}",
             "expired_key",
-            # Looked up from the database, the proxy abbreviates the hash, not the raw key.
-            f"sk-...{row.token[-4:]}",
+            key_name(shown_key) if shown_key.startswith("sk-") else f"sk-...{shown_key[-4:]}",
         )
     if llm is not None and (llm.model is None or llm.model.priced):
-        _check_budget(row, now)
+        _check_budget(store, row, now)
 
 
-def reset_spend_if_due(row: KeyRow, now: datetime) -> None:
+def reset_spend_if_due(store: Store, row: KeyRow, now: datetime) -> None:
     """Budget windows: past ``budget_reset_at`` the spend starts again from zero."""
     if row.budget_duration is None or row.budget_reset_at is None or row.budget_reset_at > now:
         return
-    row.spend = 0.0
+    store.set_spend(row, 0.0)
     row.budget_reset_at = clock.stored(next_budget_reset(row.budget_duration, now))
 
 
-def _check_budget(row: KeyRow, now: datetime) -> None:
-    reset_spend_if_due(row, now)
+def _check_budget(store: Store, row: KeyRow, now: datetime) -> None:
+    reset_spend_if_due(store, row, now)
     budget = row.max_budget
-    if budget is None or not math.isfinite(budget) or row.spend < budget:
+    spend = store.live_spend(row)
+    if budget is None or not math.isfinite(budget) or spend < budget:
         return
     label = row.key_alias or "key"
     descriptor = f"{label} ({row.key_name})" if row.key_name else label
     raise ProxyError(
         422,
-        f"Budget has been exceeded! Key={descriptor} Current cost: {row.spend}, "
-        f"Max budget: {budget}",
+        f"Budget has been exceeded! Key={descriptor} Current cost: {spend}, Max budget: {budget}",
         "budget_exceeded",
         None,
     )
@@ -227,21 +241,21 @@ def may_use_model(row: KeyRow, model_name: str) -> bool:
     return False
 
 
-def _route_allowed(allowed_routes: list[object], route: str) -> bool:
+def _route_allowed(allowed_routes: list[object], route: str, *, families: bool) -> bool:
     for entry in allowed_routes:
         if not isinstance(entry, str):
             continue
-        if route in ROUTE_FAMILIES.get(entry, frozenset()) or entry == route:
+        if entry == route or (families and route in ROUTE_FAMILIES.get(entry, frozenset())):
             return True
         if "*" in entry and fnmatch.fnmatchcase(route, entry):
             return True
     return False
 
 
-def _check_route(caller: Caller, route: str, *, user_known: bool) -> None:
+def _check_route(caller: Caller, route: str) -> None:
     row = caller.row
     assert row is not None
-    if row.allowed_routes and not _route_allowed(row.allowed_routes, route):
+    if row.allowed_routes and not _route_allowed(row.allowed_routes, route, families=True):
         raise DetailError(
             403,
             "Virtual key is not allowed to call this route. Only allowed to call routes: "
@@ -249,13 +263,15 @@ def _check_route(caller: Caller, route: str, *, user_known: bool) -> None:
         )
     if caller.is_admin or route in LLM_ROUTES or route in INFO_ROUTES:
         return
-    if caller.user_role == INTERNAL_USER and route in INTERNAL_USER_ROUTES:
+    if caller.has_user and caller.role == INTERNAL_USER and route in INTERNAL_USER_ROUTES:
         return
-    if row.allowed_routes and _route_allowed(row.allowed_routes, route):
+    # Past the role rules only literal routes (and wildcards) count, not route families.
+    if row.allowed_routes and _route_allowed(row.allowed_routes, route, families=False):
         return
     # The message names the owner only when the owner exists as a user.
-    shown_id = (caller.user_id if user_known else None) or "unknown"
+    shown_id = (caller.user_id if caller.has_user else None) or "unknown"
     raise auth_failure(
         "Only proxy admin can be used to generate, delete, update info for new keys/users/teams. "
-        f"Route={route}. Your role={caller.role_label}. Your user_id={mask_user_id(shown_id)}"
+        f"Route={route}. Your role={caller.user_role or 'unknown'}. "
+        f"Your user_id={mask_user_id(shown_id)}"
     )

@@ -1,13 +1,15 @@
 """``POST /chat/completions``: what a minted key experiences at request time (litellm-api.md §8).
 
-Auth (with the key's model list, expiry and budget) first, then the request's own checks, the
-per-minute rate limits, the model lookup, and the mock completion, whose cost is then added to the
+Auth (with the key's model list, expiry and budget) first, then the per-minute rate limits, the
+request's own checks, the model lookup, and the mock completion, whose cost is then added to the
 key's spend. Budgets are checked before the call, so a key may overshoot by one call.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -35,16 +37,18 @@ def chat_completions(ctx: Context, request: Request) -> Response:
         caller = authenticate(
             ctx.store, ctx.master_key, request.headers, route, LLMCall(model_name, model)
         )
+        row = caller.row
+        if row is not None:
+            # The rate limiter is a pre-call hook: it runs before the request itself is checked.
+            _take_rate_limits(ctx, row)
         if "messages" not in body:
             raise ProxyError(
                 400,
-                f"{route}: Missing required parameter: 'messages'.",
+                # Named after the route group, whichever path was called.
+                "/chat/completions: Missing required parameter: 'messages'.",
                 "invalid_request_error",
                 "messages",
             )
-        row = caller.row
-        if row is not None:
-            _take_rate_limits(ctx, row)
         if model is None:
             message = (
                 f"{route}: Invalid model name passed in model={requested}. "
@@ -57,7 +61,10 @@ def chat_completions(ctx: Context, request: Request) -> Response:
                 None,
                 extra={"provider_specific_fields": {"error": message}},
             )
-        cost = model.cost(MOCK_PROMPT_TOKENS, MOCK_COMPLETION_TOKENS)
+        reserved = _reserve_budget(ctx, row, model, body) if row is not None else None
+        # With a budget reservation the proxy counts the prompt itself, and the mock reports that.
+        prompt_tokens = MOCK_PROMPT_TOKENS if reserved is None else count_prompt_tokens(body)
+        cost = model.cost(prompt_tokens, MOCK_COMPLETION_TOKENS)
         headers = {
             "x-litellm-call-id": str(uuid.uuid4()),
             "x-litellm-version": VERSION,
@@ -65,11 +72,62 @@ def chat_completions(ctx: Context, request: Request) -> Response:
             "x-litellm-response-cost": str(cost),
         }
         if row is not None:
-            _record_usage(ctx, row, cost)
-            headers["x-litellm-key-spend"] = str(row.spend)
+            _record_usage(ctx, row, cost, reserved, prompt_tokens + MOCK_COMPLETION_TOKENS)
+            headers["x-litellm-key-spend"] = str(ctx.store.live_spend(row))
     if body.get("stream") is True:
         return Response(200, None, headers, stream=_chunks(model, str(requested)))
-    return Response(200, _completion(model, str(requested)), headers)
+    return Response(200, _completion(model, str(requested), prompt_tokens), headers)
+
+
+_WORD = re.compile(r"[A-Za-z]+|\d{1,3}|[^\sA-Za-z\d]")
+_OUTPUT_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+MAX_OUTPUT_ESTIMATE = 16_384  # the proxy's reservation when a request sets no output limit
+
+
+def count_prompt_tokens(body: dict[str, Any]) -> int:
+    """An approximation of the proxy's prompt count (cl100k: 3 per message, 3 to prime the reply).
+
+    Short words count one token, long ones about one per three characters: exact for plain
+    English prompts, close elsewhere.
+    """
+    messages = body.get("messages")
+    total = 3
+    for message in messages if isinstance(messages, list) else []:
+        total += 3
+        if not isinstance(message, dict):
+            continue
+        for name, value in message.items():
+            if isinstance(value, str):
+                total += sum(
+                    1 if len(word) <= 10 else math.ceil(len(word) / 3.2)
+                    for word in _WORD.findall(value)
+                )
+            if name == "name":
+                total += 1
+    return total
+
+
+def _reserve_budget(ctx: Context, row: KeyRow, model: Model, body: dict[str, Any]) -> float | None:
+    """Reserve the request's maximum cost on the key's spend counter, as the proxy does.
+
+    The estimate is the counted prompt plus the requested output limit (16384 tokens by default)
+    at the model's prices; when it does not fit, the reservation shrinks to what is left of the
+    budget. The float arithmetic follows the proxy's, so spend figures come out identical.
+    """
+    if row.max_budget is None or not model.priced:
+        return None
+    requested = next((body[f] for f in _OUTPUT_FIELDS if isinstance(body.get(f), int)), None)
+    output = min(MAX_OUTPUT_ESTIMATE if requested is None else requested, MAX_OUTPUT_ESTIMATE)
+    estimate = model.cost(count_prompt_tokens(body), output)
+    if estimate <= 0:
+        return None
+    counter = ctx.store.live_spend(row) + estimate
+    reserved = estimate
+    if counter > row.max_budget:
+        reserved = row.max_budget - (counter - estimate)
+        counter += reserved - estimate
+    ctx.store.counters[row.token] = counter
+    return reserved
 
 
 def _window(ctx: Context, row: KeyRow) -> RateWindow:
@@ -104,14 +162,18 @@ def _throttled(row: KeyRow, kind: str, limit: int, remaining: int, resets: str) 
     )
 
 
-def _record_usage(ctx: Context, row: KeyRow, cost: float) -> None:
-    _window(ctx, row).tokens += _CALL_TOKENS
-    row.spend += cost
-    row.total_spend += cost
-    row.last_active = clock.stored(clock.now())
+def _record_usage(
+    ctx: Context, row: KeyRow, cost: float, reserved: float | None, tokens: int
+) -> None:
+    """Settle the call: the counter trades the reservation for the actual cost at once; the row's
+    spend, total_spend and last_active follow with the next batch write."""
+    _window(ctx, row).tokens += tokens
+    counter = ctx.store.live_spend(row)
+    ctx.store.counters[row.token] = counter + (cost if reserved is None else cost - reserved)
+    ctx.store.record_spend(row.token, cost, clock.now())
 
 
-def _completion(model: Model, requested: str) -> dict[str, Any]:
+def _completion(model: Model, requested: str, prompt_tokens: int) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4()}",
         "created": int(time.time()),
@@ -126,8 +188,8 @@ def _completion(model: Model, requested: str) -> dict[str, Any]:
         ],
         "usage": {
             "completion_tokens": MOCK_COMPLETION_TOKENS,
-            "prompt_tokens": MOCK_PROMPT_TOKENS,
-            "total_tokens": _CALL_TOKENS,
+            "prompt_tokens": prompt_tokens,
+            "total_tokens": prompt_tokens + MOCK_COMPLETION_TOKENS,
         },
     }
 

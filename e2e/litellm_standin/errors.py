@@ -112,7 +112,7 @@ class HTTPProblem(Exception):
 
 
 def as_internal(problem: HTTPProblem, param: str | None = None) -> ProxyError:
-    """Most routes: the detail as message, labelled ``internal_server_error`` whatever the status."""
+    """Most routes: the detail as message, labelled ``internal_server_error`` whatever the code."""
     return ProxyError(problem.status, problem.text, "internal_server_error", param)
 
 

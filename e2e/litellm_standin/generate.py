@@ -23,18 +23,68 @@ from e2e.litellm_standin.store import ADMIN_NAME, BudgetRow, KeyRow, User, hash_
 from e2e.litellm_standin.views import budget_table, router_settings_echo
 
 # The response model's fields in order; those not in the stored key data echo as null.
-_RESPONSE_FIELDS = (
-    "key_alias duration models spend max_budget user_id team_id agent_id max_parallel_requests"
-    " metadata tpm_limit rpm_limit budget_duration budget_limits allowed_cache_controls config"
-    " permissions model_max_budget budget_fallbacks model_rpm_limit model_tpm_limit mcp_rpm_limit"
-    " tag_rpm_limit guardrails policies prompts blocked aliases object_permission key tpd_limit"
-    " default_estimated_output_tokens default_estimated_output_tokens_per_model budget_id"
-    " end_user_budget_id tags disable_global_guardrails enable_prompt_caching"
-    " throttle_on_budget_exceeded enforced_params allowed_routes allowed_passthrough_routes"
-    " denied_passthrough_routes allowed_vector_store_indexes rpm_limit_type tpm_limit_type"
-    " router_settings access_group_ids key_name key_type expires token_id organization_id"
-    " project_id litellm_budget_table token created_by updated_by created_at updated_at"
-).split()
+RESPONSE_FIELDS = (
+    "key_alias",
+    "duration",
+    "models",
+    "spend",
+    "max_budget",
+    "user_id",
+    "team_id",
+    "agent_id",
+    "max_parallel_requests",
+    "metadata",
+    "tpm_limit",
+    "rpm_limit",
+    "budget_duration",
+    "budget_limits",
+    "allowed_cache_controls",
+    "config",
+    "permissions",
+    "model_max_budget",
+    "budget_fallbacks",
+    "model_rpm_limit",
+    "model_tpm_limit",
+    "mcp_rpm_limit",
+    "tag_rpm_limit",
+    "guardrails",
+    "policies",
+    "prompts",
+    "blocked",
+    "aliases",
+    "object_permission",
+    "key",
+    "tpd_limit",
+    "default_estimated_output_tokens",
+    "default_estimated_output_tokens_per_model",
+    "budget_id",
+    "end_user_budget_id",
+    "tags",
+    "disable_global_guardrails",
+    "enable_prompt_caching",
+    "throttle_on_budget_exceeded",
+    "enforced_params",
+    "allowed_routes",
+    "allowed_passthrough_routes",
+    "denied_passthrough_routes",
+    "allowed_vector_store_indexes",
+    "rpm_limit_type",
+    "tpm_limit_type",
+    "router_settings",
+    "access_group_ids",
+    "key_name",
+    "key_type",
+    "expires",
+    "token_id",
+    "organization_id",
+    "project_id",
+    "litellm_budget_table",
+    "token",
+    "created_by",
+    "updated_by",
+    "created_at",
+    "updated_at",
+)
 
 
 def generate_key(ctx: Context, caller: Caller, request: Request) -> Response:
@@ -64,12 +114,15 @@ def _generate(ctx: Context, caller: Caller, data: GenerateKeyRequest) -> dict[st
                 f"Team not found for team_id={data.team_id}. "
                 "Non-admin users cannot create keys for non-existent teams.",
             )
+    rules.check_project(data.project_id)
     rules.check_budget_duration(data.budget_duration)
     rules.check_admin_only(fields, is_admin=caller.is_admin)
+    rules.check_service_account(data.metadata, data.team_id)
     rules.refuse_premium(fields)
-    metadata = rules.fold_into_metadata(data.metadata, fields)
+    # Omitted and null fields both take the defaults (the proxy drops nulls before storing).
+    metadata = rules.fold_into_metadata(fields.pop("metadata", {}), fields)
     key_type = data.key_type.value if data.key_type is not None else None
-    if data.key_type in KEY_TYPE_ROUTES:
+    if data.key_type is not None and data.key_type in KEY_TYPE_ROUTES:
         fields["allowed_routes"] = list(KEY_TYPE_ROUTES[data.key_type])
     rules.check_alias_format(data.key_alias)
     rules.check_alias_unique(ctx.store, data.key_alias)
@@ -156,13 +209,13 @@ def _insert(
         ctx.store.keys[token] = row
     stored_budget = ctx.store.budgets.get(row.budget_id) if row.budget_id else None
     echo: dict[str, Any] = {
-        **{name: fields.get(name) for name in _RESPONSE_FIELDS},
+        **{name: fields.get(name) for name in RESPONSE_FIELDS},
         "duration": None,
         "models": list(fields.get("models", [])),
         "spend": float(fields.get("spend", 0.0)),
         "metadata": metadata,
         "budget_duration": budget_duration,
-        "budget_limits": budget_limits,
+        "budget_limits": _z_windows(budget_limits),
         "allowed_cache_controls": list(fields.get("allowed_cache_controls", [])),
         "config": dict(fields.get("config", {})),
         "permissions": dict(fields.get("permissions", {})),
@@ -202,6 +255,16 @@ def _budget_windows(windows: list[dict[str, Any]] | None, now: datetime) -> list
     ]
 
 
+def _z_windows(windows: list[Any] | None) -> list[Any] | None:
+    """Generate answers with the windows re-read as a model: its timestamps end in Z."""
+    if windows is None:
+        return None
+    return [
+        {**window, "reset_at": clock.z_text(datetime.fromisoformat(window["reset_at"]))}
+        for window in windows
+    ]
+
+
 def _budget_row(
     ctx: Context, soft_budget: float | None, creator: str | None, now: datetime
 ) -> BudgetRow | None:
@@ -215,6 +278,7 @@ def _budget_row(
         created_by=creator or ADMIN_NAME,
         updated_at=moment,
         updated_by=creator or ADMIN_NAME,
+        model_max_budget={},
     )
     ctx.store.budgets[budget.budget_id] = budget
     return budget

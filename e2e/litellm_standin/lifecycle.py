@@ -17,6 +17,7 @@ from e2e.litellm_standin.errors import (
     bad_request,
     not_found,
 )
+from e2e.litellm_standin.generate import RESPONSE_FIELDS
 from e2e.litellm_standin.schemas import (
     BlockKeyRequest,
     DeleteKeysRequest,
@@ -24,7 +25,7 @@ from e2e.litellm_standin.schemas import (
     missing_body,
     validate,
 )
-from e2e.litellm_standin.store import ADMIN_NAME, KeyRow, token_of
+from e2e.litellm_standin.store import KeyRow, token_of
 from e2e.litellm_standin.views import row_view, token_view
 
 _RAW_KEY_FORM = re.compile(r"sk-[A-Za-z0-9_-]+")
@@ -49,6 +50,8 @@ def delete_keys(ctx: Context, caller: Caller, request: Request) -> Response:
                 raise HTTPProblem(404, {"error": "No keys found"})
             if not caller.is_admin and any(not _owns(caller, row) for row in rows):
                 raise HTTPProblem(403, {"error": "You are not authorized to delete this key"})
+            for row in rows:
+                _check_archivable(row)
             now = clock.stored(clock.now())
             for row in rows:
                 store.archive_key(
@@ -62,6 +65,26 @@ def delete_keys(ctx: Context, caller: Caller, request: Request) -> Response:
         raise as_internal(problem) from None
     # The request list comes back verbatim: it does not say which keys existed.
     return Response(200, {"deleted_keys": echo})
+
+
+_ARCHIVED_DICTS = ("aliases", "config", "permissions", "model_max_budget", "budget_fallbacks")
+
+
+def _check_archivable(row: KeyRow) -> None:
+    """The archive model needs these as objects: a key updated to null there cannot be deleted."""
+    broken = [name for name in _ARCHIVED_DICTS if getattr(row, name) is None]
+    if not broken:
+        return
+    count = f"{len(broken)} validation error{'s' if len(broken) > 1 else ''}"
+    details = "".join(
+        f"\n{name}\n  Input should be a valid dictionary [type=dict_type, input_value=None, "
+        "input_type=NoneType]\n    For further information visit "
+        "https://errors.pydantic.dev/2.14/v/dict_type"
+        for name in broken
+    )
+    raise ProxyError(
+        500, f"{count} for LiteLLM_DeletedVerificationToken{details}", "internal_server_error"
+    )
 
 
 def _owns(caller: Caller, row: KeyRow) -> bool:
@@ -90,7 +113,7 @@ def set_blocked(ctx: Context, caller: Caller, request: Request, *, blocked: bool
                 403,
                 {
                     "error": f"Only proxy admins, team admins, or org admins can call {route}. "
-                    f"user_role={caller.user_role}, user_id={caller.user_id}"
+                    f"user_role={caller.role}, user_id={caller.user_id}"
                 },
             )
         if row is None:
@@ -99,7 +122,7 @@ def set_blocked(ctx: Context, caller: Caller, request: Request, *, blocked: bool
         row.blocked = blocked
         row.updated_at = moment
         row.settings_updated_at = moment
-        row.updated_by = caller.user_id or ADMIN_NAME
+        ctx.store.evict(token)
         body: dict[str, Any]
         if blocked:
             body = token_view(row, None)
@@ -127,22 +150,7 @@ def _master_rotation_echo(data: RegenerateKeyRequest) -> dict[str, Any]:
     The stand-in, like the real proxy, keeps serving with the master key it was started with.
     """
     new_key = data.new_master_key
-    echo: dict[str, Any] = dict.fromkeys(
-        (
-            "key_alias duration models spend max_budget user_id team_id agent_id"
-            " max_parallel_requests metadata tpm_limit rpm_limit budget_duration budget_limits"
-            " allowed_cache_controls config permissions model_max_budget budget_fallbacks"
-            " model_rpm_limit model_tpm_limit mcp_rpm_limit tag_rpm_limit guardrails policies"
-            " prompts blocked aliases object_permission key tpd_limit"
-            " default_estimated_output_tokens default_estimated_output_tokens_per_model budget_id"
-            " end_user_budget_id tags disable_global_guardrails enable_prompt_caching"
-            " throttle_on_budget_exceeded enforced_params allowed_routes"
-            " allowed_passthrough_routes denied_passthrough_routes allowed_vector_store_indexes"
-            " rpm_limit_type tpm_limit_type router_settings access_group_ids key_name key_type"
-            " expires token_id organization_id project_id litellm_budget_table token created_by"
-            " updated_by created_at updated_at"
-        ).split()
-    )
+    echo: dict[str, Any] = dict.fromkeys(RESPONSE_FIELDS)
     echo.update(
         models=[],
         spend=0.0,

@@ -40,8 +40,7 @@ def key_info(ctx: Context, caller: Caller, request: Request) -> Response:
             if not (caller.is_admin or caller.api_key == token or _same_owner(caller, owner)):
                 raise HTTPProblem(
                     403,
-                    "You are not allowed to access this key's info. "
-                    f"Your role={caller.user_role}",
+                    f"You are not allowed to access this key's info. Your role={caller.role}",
                 )
             if row is not None:
                 budget = ctx.store.budgets.get(row.budget_id) if row.budget_id else None
@@ -82,7 +81,10 @@ def _list(store: Store, caller: Caller, query: ListKeysQuery) -> dict[str, Any]:
     if query.status is not None and query.status not in _STATUSES:
         raise HTTPProblem(
             400,
-            {"error": "Invalid status value. Supported: 'active', 'expired', 'revoked', 'deleted'."},
+            {
+                "error": "Invalid status value. "
+                "Supported: 'active', 'expired', 'revoked', 'deleted'."
+            },
         )
     if query.expires is not None and query.expires not in ("active", "expired"):
         raise HTTPProblem(400, {"error": "Invalid expires value. Supported: 'active', 'expired'."})
@@ -117,7 +119,7 @@ def _list(store: Store, caller: Caller, query: ListKeysQuery) -> dict[str, Any]:
 
 def _check_may_list(caller: Caller, query: ListKeysQuery) -> None:
     """Non-admins list their own keys only; a key without a known owner lists nothing."""
-    if caller.user_id is None or caller.user_role is None:
+    if caller.user_id is None or not caller.has_user:
         raise ProxyError(
             403,
             "You are not authorized to access this endpoint. "
@@ -163,35 +165,46 @@ def _sort_order(query: ListKeysQuery) -> tuple[SortKey, bool]:
     return value, query.sort_order.lower() == "desc"
 
 
+RowTest = Callable[[KeyRow], bool]
+
+
+def _equals(column: str, wanted: object) -> RowTest:
+    return lambda row: getattr(row, column) == wanted
+
+
+def _contains(column: str, part: str) -> RowTest:
+    """Case-insensitive substring, like Prisma's ``contains`` with ``mode: insensitive``."""
+
+    def test(row: KeyRow) -> bool:
+        text = getattr(row, column)
+        return isinstance(text, str) and part.lower() in text.lower()
+
+    return test
+
+
 def _filters(
     query: ListKeysQuery, user_id: str | None, is_admin: bool, now: datetime
-) -> Iterable[Callable[[KeyRow], bool]]:
-    tests: list[Callable[[KeyRow], bool]] = []
-
-    def contains(text: str | None, part: str) -> bool:
-        return text is not None and part.lower() in text.lower()
-
+) -> Iterable[RowTest]:
+    tests: list[RowTest] = []
     if user_id:
-        if query.substring_matching and is_admin:
-            tests.append(lambda row: contains(row.user_id, user_id))
-        else:
-            tests.append(lambda row: row.user_id == user_id)
-    for name in ("team_id", "organization_id", "project_id", "agent_id"):
-        wanted = getattr(query, name)
+        substring = query.substring_matching and is_admin  # only admins match user ids loosely
+        tests.append(_contains("user_id", user_id) if substring else _equals("user_id", user_id))
+    for column in ("team_id", "organization_id", "project_id", "agent_id"):
+        wanted = getattr(query, column)
         if wanted:
-            tests.append(lambda row, name=name, wanted=wanted: getattr(row, name) == wanted)
-    alias = query.key_alias
-    if alias:
-        if query.substring_matching:
-            tests.append(lambda row: contains(row.key_alias, alias))
-        else:
-            tests.append(lambda row: row.key_alias == alias)
+            tests.append(_equals(column, wanted))
+    if query.key_alias:
+        alias = query.key_alias
+        tests.append(
+            _contains("key_alias", alias)
+            if query.substring_matching
+            else _equals("key_alias", alias)
+        )
     if query.key_hash:
-        key_hash = query.key_hash
-        tests.append(lambda row: row.token == key_hash)
+        tests.append(_equals("token", query.key_hash))
     if query.search:
-        search = query.search
-        tests.append(lambda row: row.token == search or contains(row.key_alias, search))
+        by_token, by_alias = _equals("token", query.search), _contains("key_alias", query.search)
+        tests.append(lambda row: by_token(row) or by_alias(row))
     if query.access_group_id:
         group = query.access_group_id
         tests.append(lambda row: group in row.access_group_ids)

@@ -31,16 +31,15 @@ _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d+))?(Z|[+-]\d\d:
 _PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d| UTC)")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
+_CREATED = re.compile(r'"created":\d+')
 _COMPARED_HEADERS = ("content-type", "retry-after", "rate_limit_type")
 
 
 def _stamp_kind(match: re.Match[str]) -> str:
     fraction, zone = match.group(1), match.group(2)
     zone = "Z" if zone == "Z" else "offset"
-    if fraction is None:
-        precision = "s"
-    else:
-        precision = "ms" if fraction.endswith("000") else "us"
+    # A stored value whose milliseconds are zero prints without a fraction: still "ms".
+    precision = "ms" if fraction is None or fraction.endswith("000") else "us"
     return f"<ts {zone} {precision}>"
 
 
@@ -66,6 +65,7 @@ class Names:
         value = _TIMESTAMP.sub(_stamp_kind, value)
         value = _PLAIN_TIME.sub("<time>", value)
         value = _UUID.sub("<uuid>", value)
+        value = _CREATED.sub('"created":<time>', value)
         return _HEX64.sub("<hex>", value)
 
     def reduce(self, value: object, ignore: frozenset[str] = frozenset()) -> object:
@@ -98,7 +98,10 @@ class Session:
         self.name = name
         self.master_key = master_key
         self.names = names
-        self.http = httpx.Client(base_url=url, timeout=30)
+        # No connection reuse: the real proxy may drop a connection after a 500.
+        self.http = httpx.Client(
+            base_url=url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self.observations: list[Observation] = []
         self.tokens: set[str] = set()
         self.users: set[str] = set()
@@ -136,9 +139,7 @@ class Session:
         if json is not None:
             response = self.http.request(method, path, json=json, params=params, headers=sent)
         else:
-            response = self.http.request(
-                method, path, content=content, params=params, headers=sent
-            )
+            response = self.http.request(method, path, content=content, params=params, headers=sent)
         self._learn(response)
         self.observations.append(self._observe(label, response, ignore))
         return response
@@ -235,24 +236,34 @@ def _diff(path: str, real: object, standin: object) -> Iterator[tuple[str, objec
         yield path, real, standin
 
 
+def _brief(body: object) -> str:
+    text = repr(body)
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
 def compare(scenario: str, real: list[Observation], standin: list[Observation]) -> list[Difference]:
     found: list[Difference] = []
     for index in range(max(len(real), len(standin))):
         left = real[index] if index < len(real) else None
         right = standin[index] if index < len(standin) else None
         if left is None or right is None or left.label != right.label:
+            # The two runs took different paths; nothing after this point lines up.
+            real_label = left.label if left is not None else "<none>"
+            standin_label = right.label if right is not None else "<none>"
+            found.append(Difference(scenario, real_label, "sequence", real_label, standin_label))
+            break
+        if left.status != right.status:
+            # Field-by-field differences between an error and a success say nothing more.
             found.append(
                 Difference(
                     scenario,
-                    (left or right).label if (left or right) else "?",
-                    "sequence",
-                    left.label if left else "<none>",
-                    right.label if right else "<none>",
+                    left.label,
+                    "status",
+                    f"{left.status} {_brief(left.body)}",
+                    f"{right.status} {_brief(right.body)}",
                 )
             )
-            break
-        if left.status != right.status:
-            found.append(Difference(scenario, left.label, "status", left.status, right.status))
+            continue
         for where, a, b in _diff("headers", dict(left.headers), dict(right.headers)):
             found.append(Difference(scenario, left.label, where, a, b))
         for where, a, b in _diff("body", left.body, right.body):
@@ -267,9 +278,7 @@ def run_scenario(
     try:
         scenario(session)
     except Exception as exc:  # a crash is itself a difference worth seeing
-        session.observations.append(
-            Observation("<crash>", 0, {}, f"{type(exc).__name__}: {exc}")
-        )
+        session.observations.append(Observation("<crash>", 0, {}, f"{type(exc).__name__}: {exc}"))
     finally:
         try:
             session.cleanup()

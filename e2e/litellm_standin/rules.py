@@ -134,7 +134,30 @@ def check_admin_only(fields: dict[str, Any], *, is_admin: bool) -> None:
         )
 
 
+def check_service_account(metadata: object, team_id: str | None) -> None:
+    """Keys marked as a team's service account need that team."""
+    marked = isinstance(metadata, dict) and metadata.get("service_account_id") is not None
+    if marked and team_id is None:
+        raise HTTPProblem(
+            400,
+            "team_id is required for service account keys. "
+            "Please specify `team_id` in the request body.",
+        )
+
+
+def check_project(project_id: str | None) -> None:
+    # The stand-in has no projects either.
+    if project_id is not None:
+        raise HTTPProblem(404, {"error": f"Project not found, project_id={project_id}"})
+
+
 def check_organization(organization_id: str | None) -> None:
-    # The stand-in has no organizations, so naming one is naming an unknown one.
+    """The stand-in has no organizations, so naming one is naming an unknown one.
+
+    The proxy's lookup raises a plain exception: 500 on generate, 400 on update.
+    """
     if organization_id is not None:
-        raise HTTPProblem(400, f"Organization not found for organization_id={organization_id}")
+        raise ValueError(
+            f"Organization doesn't exist in db. Organization={organization_id}. "
+            "Create organization via `/organization/new` call."
+        )

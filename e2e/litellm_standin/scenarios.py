@@ -117,18 +117,48 @@ def generate_defaults(s: Session) -> None:
     mint(s, "null models", models=None)
     mint(s, "budget windows", budget_limits=[{"budget_duration": "1d", "max_budget": 2.0}])
     mint(s, "zero budget", max_budget=0)
-    mint(s, "nan budget", max_budget=float("nan"))
+    s.call("nan budget", "POST", "/key/generate", content=b'{"max_budget": NaN}', headers=_JSON)
+    s.call(
+        "inf soft budget",
+        "POST",
+        "/key/generate",
+        content=b'{"soft_budget": Infinity}',
+        headers=_JSON,
+    )
     mint(s, "model budget empty", model_max_budget={})
+    mint(s, "service account", metadata={"service_account_id": "svc"})
+    mint(s, "months", duration="1mo", budget_duration="1mo")
+    mint(s, "rotation", auto_rotate=True, rotation_interval="30d")
+    mint(s, "object permission", object_permission={"vector_stores": ["v1"]})
+    mint(s, "enforced params", enforced_params=["user"])
 
 
 def generate_errors(s: Session) -> None:
-    s.call("schema", "POST", "/key/generate", json={
-        "tpm_limit": 1.5, "max_budget": "x", "models": "a", "metadata": [], "key_alias": 5,
-    })
-    s.call("more schema", "POST", "/key/generate", json={
-        "key_type": "bogus", "rpm_limit_type": "x", "default_estimated_output_tokens": 0,
-        "budget_limits": [{}], "object_permission": {"models": "x"}, "blocked": "maybe",
-    })
+    s.call(
+        "schema",
+        "POST",
+        "/key/generate",
+        json={
+            "tpm_limit": 1.5,
+            "max_budget": "x",
+            "models": "a",
+            "metadata": [],
+            "key_alias": 5,
+        },
+    )
+    s.call(
+        "more schema",
+        "POST",
+        "/key/generate",
+        json={
+            "key_type": "bogus",
+            "rpm_limit_type": "x",
+            "default_estimated_output_tokens": 0,
+            "budget_limits": [{}],
+            "object_permission": {"models": "x"},
+            "blocked": "maybe",
+        },
+    )
     s.call("bad json", "POST", "/key/generate", content=b'{"a":', headers=_JSON)
     s.call("bad json 2", "POST", "/key/generate", content=b"{bad", headers=_JSON)
     s.call("list body", "POST", "/key/generate", content=b"[]", headers=_JSON)
@@ -137,8 +167,13 @@ def generate_errors(s: Session) -> None:
     s.call("no auth bad json", "POST", "/key/generate", key="", content=b"{x", headers=_JSON)
     s.call("no auth list", "POST", "/key/generate", key="", content=b"[1]", headers=_JSON)
     s.call("no auth schema", "POST", "/key/generate", key="", json={"tpm_limit": 1.5})
-    s.call("text/plain", "POST", "/key/generate", content=b'{"a":1}',
-           headers={"content-type": "text/plain"})
+    s.call(
+        "text/plain",
+        "POST",
+        "/key/generate",
+        content=b'{"a":1}',
+        headers={"content-type": "text/plain"},
+    )
     mint(s, "neg budget", max_budget=-1)
     mint(s, "neg soft", soft_budget=-2)
     mint(s, "bad budget_duration", budget_duration="bogus")
@@ -155,6 +190,8 @@ def generate_errors(s: Session) -> None:
     mint(s, "model budget", model_max_budget={"fake-gpt": 1})
     mint(s, "spend routes", permissions={"get_spend_routes": True})
     mint(s, "org", organization_id="org-nope")
+    mint(s, "project", project_id="proj-nope")
+    mint(s, "agent", agent_id="agent-nope")
     mint(s, "unsafe alias", key_alias="a/../b")
     mint(s, "control alias", key_alias="a\tb")
     mint(s, "line sep alias", key_alias="a\u2028b")
@@ -168,20 +205,49 @@ def generate_errors(s: Session) -> None:
 
 
 def durations(s: Session) -> None:
-    for text in ("abc", "30", "1x", "1.5h", "10M", "-1", " 1h", "", "0s", "1hour", "2w",
-                 "hourly", "90m", "3600s", "1mo", "99999999999d"):
+    for text in (
+        "abc",
+        "30",
+        "1x",
+        "1.5h",
+        "10M",
+        "-1",
+        " 1h",
+        "",
+        "0s",
+        "1hour",
+        "2w",
+        "hourly",
+        "90m",
+        "3600s",
+        "1mo",
+        "99999999999d",
+    ):
         mint(s, f"duration {text!r}", duration=text)
     key = mint(s, "to update", duration="1h")
     for text in ("abc", "30", "-1", "", "2h", "0s", "99999999999d"):
-        s.call(f"update duration {text!r}", "POST", "/key/update",
-               json={"key": key["token"], "duration": text})
-    s.call("update duration null", "POST", "/key/update",
-           json={"key": key["token"], "duration": None})
+        s.call(
+            f"update duration {text!r}",
+            "POST",
+            "/key/update",
+            json={"key": key["token"], "duration": text},
+        )
+    s.call(
+        "update duration null", "POST", "/key/update", json={"key": key["token"], "duration": None}
+    )
     for text in ("0s", "bogus", "", "7d", "2mo"):
-        s.call(f"update budget_duration {text!r}", "POST", "/key/update",
-               json={"key": key["token"], "budget_duration": text})
-    s.call("update budget_duration null", "POST", "/key/update",
-           json={"key": key["token"], "budget_duration": None})
+        s.call(
+            f"update budget_duration {text!r}",
+            "POST",
+            "/key/update",
+            json={"key": key["token"], "budget_duration": text},
+        )
+    s.call(
+        "update budget_duration null",
+        "POST",
+        "/key/update",
+        json={"key": key["token"], "budget_duration": None},
+    )
     info(s, "info after", key["token"])
 
 
@@ -189,8 +255,12 @@ def custom_keys(s: Session) -> None:
     raw = s.custom_key("custom")
     mint(s, "custom", key=raw, max_budget=2.0)
     s.call("reuse without alias", "POST", "/key/generate", json={"key": raw, "max_budget": 9.0})
-    s.call("reuse with new alias", "POST", "/key/generate",
-           json={"key": raw, "key_alias": s.alias("other")})
+    s.call(
+        "reuse with new alias",
+        "POST",
+        "/key/generate",
+        json={"key": raw, "key_alias": s.alias("other")},
+    )
     info(s, "info custom", raw)
     s.call("delete custom", "POST", "/key/delete", json={"keys": [raw]})
     mint(s, "recreate deleted custom", key=raw, key_alias=s.alias("again"))
@@ -200,35 +270,73 @@ def custom_keys(s: Session) -> None:
 def updates(s: Session) -> None:
     key = mint(s, "upd", duration="1h", max_budget=3.0, metadata={"a": 1}, models=["fake-gpt"])
     token = key["token"]
-    s.call("max_budget and metadata", "POST", "/key/update",
-           json={"key": token, "max_budget": None, "metadata": {"b": 2}})
+    s.call(
+        "max_budget and metadata",
+        "POST",
+        "/key/update",
+        json={"key": token, "max_budget": None, "metadata": {"b": 2}},
+    )
     s.call("by raw key", "POST", "/key/update", json={"key": key["key"], "rpm_limit": 5})
     s.call("models", "POST", "/key/update", json={"key": token, "models": ["fake-other"]})
     s.call("models null", "POST", "/key/update", json={"key": token, "models": None})
     s.call("metadata null", "POST", "/key/update", json={"key": token, "metadata": None})
-    s.call("meta field only", "POST", "/key/update",
-           json={"key": token, "model_rpm_limit": {"fake-gpt": 1}})
-    s.call("metadata and field", "POST", "/key/update",
-           json={"key": token, "metadata": {"c": 3}, "tpm_limit_type": "dynamic"})
+    s.call(
+        "meta field only",
+        "POST",
+        "/key/update",
+        json={"key": token, "model_rpm_limit": {"fake-gpt": 1}},
+    )
+    s.call(
+        "metadata and field",
+        "POST",
+        "/key/update",
+        json={"key": token, "metadata": {"c": 3}, "tpm_limit_type": "dynamic"},
+    )
     s.call("blocked", "POST", "/key/update", json={"key": token, "blocked": True})
     s.call("unblocked", "POST", "/key/update", json={"key": token, "blocked": False})
     s.call("spend", "POST", "/key/update", json={"key": token, "spend": 0.5})
     s.call("soft budget", "POST", "/key/update", json={"key": token, "soft_budget": 1.0})
     s.call("neg budget", "POST", "/key/update", json={"key": token, "max_budget": -5})
-    s.call("nan spend", "POST", "/key/update", content=b'{"key": "' + token.encode()
-           + b'", "spend": NaN}', headers=_JSON)
+    s.call(
+        "nan spend",
+        "POST",
+        "/key/update",
+        content=b'{"key": "' + token.encode() + b'", "spend": NaN}',
+        headers=_JSON,
+    )
     s.call("tags", "POST", "/key/update", json={"key": token, "tags": ["a"]})
     s.call("falsy tags", "POST", "/key/update", json={"key": token, "tags": []})
     s.call("guardrails", "POST", "/key/update", json={"key": token, "guardrails": ["g"]})
-    s.call("model budget", "POST", "/key/update",
-           json={"key": token, "model_max_budget": {"fake-gpt": 1}})
+    s.call(
+        "model budget",
+        "POST",
+        "/key/update",
+        json={"key": token, "model_max_budget": {"fake-gpt": 1}},
+    )
     s.call("model budget empty", "POST", "/key/update", json={"key": token, "model_max_budget": {}})
-    s.call("temp budget alone", "POST", "/key/update", json={"key": token, "temp_budget_increase": 1})
+    s.call(
+        "temp budget alone", "POST", "/key/update", json={"key": token, "temp_budget_increase": 1}
+    )
     s.call("project", "POST", "/key/update", json={"key": token, "project_id": "p-nope"})
     s.call("org", "POST", "/key/update", json={"key": token, "organization_id": "o-nope"})
-    s.call("throttle", "POST", "/key/update",
-           json={"key": token, "throttle_on_budget_exceeded": True})
+    s.call(
+        "throttle", "POST", "/key/update", json={"key": token, "throttle_on_budget_exceeded": True}
+    )
     s.call("key_type ignored", "POST", "/key/update", json={"key": token, "key_type": "llm_api"})
+    s.call(
+        "service account",
+        "POST",
+        "/key/update",
+        json={"key": token, "metadata": {"service_account_id": "svc"}},
+    )
+    s.call(
+        "temp budget pair",
+        "POST",
+        "/key/update",
+        json={"key": token, "temp_budget_increase": 1, "temp_budget_expiry": "2030-01-01T00:00:00"},
+    )
+    s.call("unknown field", "POST", "/key/update", json={"key": token, "no_such_field": 1})
+    s.call("unblock never blocked", "POST", "/key/unblock", json={"key": token})
     s.call("neither", "POST", "/key/update", json={"max_budget": 1})
     s.call("schema", "POST", "/key/update", json={"key": token, "rpm_limit": "x"})
     s.call("unknown key", "POST", "/key/update", json={"key": s.custom_key("nope"), "rpm_limit": 1})
@@ -239,16 +347,34 @@ def updates(s: Session) -> None:
 def aliases(s: Session) -> None:
     first = mint(s, "a1")
     second = mint(s, "a2")
-    s.call("rename", "POST", "/key/update",
-           json={"key": first["token"], "key_alias": s.alias("a1-renamed")})
-    s.call("rename onto other", "POST", "/key/update",
-           json={"key": first["token"], "key_alias": second["key_alias"]})
+    s.call(
+        "rename",
+        "POST",
+        "/key/update",
+        json={"key": first["token"], "key_alias": s.alias("a1-renamed")},
+    )
+    s.call(
+        "rename onto other",
+        "POST",
+        "/key/update",
+        json={"key": first["token"], "key_alias": second["key_alias"]},
+    )
     s.call("rename unsafe", "POST", "/key/update", json={"key": first["token"], "key_alias": ".."})
-    s.call("same alias", "POST", "/key/update",
-           json={"key": second["token"], "key_alias": second["key_alias"]})
-    s.call("by alias", "POST", "/key/update", json={"key_alias": second["key_alias"], "rpm_limit": 3})
-    s.call("by unknown alias", "POST", "/key/update",
-           json={"key_alias": s.alias("none"), "rpm_limit": 3})
+    s.call(
+        "same alias",
+        "POST",
+        "/key/update",
+        json={"key": second["token"], "key_alias": second["key_alias"]},
+    )
+    s.call(
+        "by alias", "POST", "/key/update", json={"key_alias": second["key_alias"], "rpm_limit": 3}
+    )
+    s.call(
+        "by unknown alias",
+        "POST",
+        "/key/update",
+        json={"key_alias": s.alias("none"), "rpm_limit": 3},
+    )
     s.call("alias null", "POST", "/key/update", json={"key": second["token"], "key_alias": None})
     s.call("list renamed", "GET", "/key/list", params={"key_alias": s.alias("a1-renamed")})
 
@@ -265,18 +391,30 @@ def deletes(s: Session) -> None:
     s.call("again", "POST", "/key/delete", json={"keys": [one["token"]]})
     s.call("by alias", "POST", "/key/delete", json={"key_aliases": [two["key_alias"]]})
     s.call("alias again", "POST", "/key/delete", json={"key_aliases": [two["key_alias"]]})
-    s.call("both given", "POST", "/key/delete",
-           json={"keys": [three["key"]], "key_aliases": ["nothing"]})
+    s.call(
+        "both given",
+        "POST",
+        "/key/delete",
+        json={"keys": [three["key"]], "key_aliases": ["nothing"]},
+    )
     info(s, "info deleted by raw", three["key"])
     info(s, "info deleted by token", three["token"])
     s.call("update deleted", "POST", "/key/update", json={"key": three["token"], "max_budget": 1})
     s.call("block deleted", "POST", "/key/block", json={"key": three["token"]})
     chat(s, "chat deleted", three["key"])
-    s.call("list deleted", "GET", "/key/list",
-           params={"status": "deleted", "key_alias": three["key_alias"],
-                   "return_full_object": "true"})
-    s.call("delete with changed-by", "POST", "/key/delete", json={"keys": [mint(s, "d4")["token"]]},
-           headers={"litellm-changed-by": "parity-bot"})
+    s.call(
+        "list deleted",
+        "GET",
+        "/key/list",
+        params={"status": "deleted", "key_alias": three["key_alias"], "return_full_object": "true"},
+    )
+    s.call(
+        "delete with changed-by",
+        "POST",
+        "/key/delete",
+        json={"keys": [mint(s, "d4")["token"]]},
+        headers={"litellm-changed-by": "parity-bot"},
+    )
 
 
 def infos(s: Session) -> None:
@@ -297,38 +435,37 @@ def infos(s: Session) -> None:
 
 def listing(s: Session) -> None:
     tokens = [mint(s, f"list-{index}", user_id=s.alias("lister"))["token"] for index in range(5)]
-    expired = mint(s, "list-expired", duration="0s", user_id=s.alias("lister"))
-    revoked = mint(s, "list-revoked", blocked=True, user_id=s.alias("lister"))
+    mint(s, "list-expired", duration="0s", user_id=s.alias("lister"))
+    mint(s, "list-revoked", blocked=True, user_id=s.alias("lister"))
     prefix = s.alias("list-")
     base = {"key_alias": prefix, "substring_matching": "true"}
-    s.call("page 1", "GET", "/key/list", params={**base, "size": 2})
-    s.call("page 3", "GET", "/key/list", params={**base, "size": 2, "page": 3})
-    s.call("page 9", "GET", "/key/list", params={**base, "size": 2, "page": 9})
-    s.call("full", "GET", "/key/list", params={**base, "return_full_object": "true", "size": 3})
-    s.call("upper case substring", "GET", "/key/list",
-           params={"key_alias": prefix.upper(), "substring_matching": "true"})
-    s.call("exact", "GET", "/key/list", params={"key_alias": s.alias("list-3")})
-    s.call("exact prefix only", "GET", "/key/list", params={"key_alias": prefix})
-    s.call("by user", "GET", "/key/list", params={"user_id": s.alias("lister")})
-    s.call("by user substring", "GET", "/key/list",
-           params={"user_id": s.alias("liste"), "substring_matching": "true"})
-    s.call("key_hash", "GET", "/key/list", params={"key_hash": tokens[0]})
-    s.call("search hash", "GET", "/key/list", params={"search": tokens[1]})
-    s.call("search alias", "GET", "/key/list", params={"search": prefix.upper()})
+
+    def listed(label: str, params: Mapping[str, str | int]) -> None:
+        s.call(label, "GET", "/key/list", params=params)
+
+    listed("page 1", {**base, "size": 2})
+    listed("page 3", {**base, "size": 2, "page": 3})
+    listed("page 9", {**base, "size": 2, "page": 9})
+    listed("full", {**base, "return_full_object": "true", "size": 3})
+    listed("upper case substring", {"key_alias": prefix.upper(), "substring_matching": "true"})
+    listed("exact", {"key_alias": s.alias("list-3")})
+    listed("exact prefix only", {"key_alias": prefix})
+    listed("by user", {"user_id": s.alias("lister")})
+    listed("by user substring", {"user_id": s.alias("liste"), "substring_matching": "true"})
+    listed("key_hash", {"key_hash": tokens[0]})
+    listed("search hash", {"search": tokens[1]})
+    listed("search alias", {"search": prefix.upper()})
     for status in ("active", "expired", "revoked", "deleted", "bogus"):
-        s.call(f"status {status}", "GET", "/key/list", params={**base, "status": status})
-    s.call("expires expired", "GET", "/key/list", params={**base, "expires": "expired"})
-    s.call("expires bogus", "GET", "/key/list", params={**base, "expires": "bogus"})
-    s.call("sort alias asc", "GET", "/key/list",
-           params={**base, "sort_by": "key_alias", "sort_order": "asc"})
-    s.call("sort bogus", "GET", "/key/list", params={**base, "sort_by": "bogus"})
-    s.call("sort order bogus", "GET", "/key/list",
-           params={**base, "sort_by": "spend", "sort_order": "up"})
-    s.call("page 0 size 101", "GET", "/key/list", params={"page": 0, "size": 101})
-    s.call("page abc", "GET", "/key/list", params={"page": "abc"})
-    s.call("bool junk", "GET", "/key/list", params={"return_full_object": "maybe"})
-    s.call("team filter", "GET", "/key/list", params={**base, "team_id": "nope"})
-    assert expired and revoked
+        listed(f"status {status}", {**base, "status": status})
+    listed("expires expired", {**base, "expires": "expired"})
+    listed("expires bogus", {**base, "expires": "bogus"})
+    listed("sort alias asc", {**base, "sort_by": "key_alias", "sort_order": "asc"})
+    listed("sort bogus", {**base, "sort_by": "bogus"})
+    listed("sort order bogus", {**base, "sort_by": "spend", "sort_order": "up"})
+    listed("page 0 size 101", {"page": 0, "size": 101})
+    listed("page abc", {"page": "abc"})
+    listed("bool junk", {"return_full_object": "maybe"})
+    listed("team filter", {**base, "team_id": "nope"})
 
 
 def blocking(s: Session) -> None:
@@ -364,12 +501,26 @@ def bulk(s: Session) -> None:
     key = mint(s, "bulk")
     s.call("empty", "POST", "/key/bulk_update", json={"keys": []})
     s.call("missing", "POST", "/key/bulk_update", json={})
-    s.call("mixed", "POST", "/key/bulk_update", json={"keys": [
-        {"key": key["token"], "max_budget": 12}, {"key": "sk-missing-key-12345"},
-    ]})
-    s.call("tags", "POST", "/key/bulk_update", json={"keys": [{"key": key["token"], "tags": ["x"]}]})
-    s.call("negative", "POST", "/key/bulk_update",
-           json={"keys": [{"key": key["token"], "max_budget": -1}]})
+    s.call(
+        "mixed",
+        "POST",
+        "/key/bulk_update",
+        json={
+            "keys": [
+                {"key": key["token"], "max_budget": 12},
+                {"key": "sk-missing-key-12345"},
+            ]
+        },
+    )
+    s.call(
+        "tags", "POST", "/key/bulk_update", json={"keys": [{"key": key["token"], "tags": ["x"]}]}
+    )
+    s.call(
+        "negative",
+        "POST",
+        "/key/bulk_update",
+        json={"keys": [{"key": key["token"], "max_budget": -1}]},
+    )
 
 
 def llm_calls(s: Session) -> None:
@@ -377,28 +528,53 @@ def llm_calls(s: Session) -> None:
     raw = key["key"]
     s.register_raw(raw)
     chat(s, "allowed", raw)
-    s.call("v1 path", "POST", "/v1/chat/completions", key=raw,
-           json={"model": "fake-gpt", "messages": HI}, ignore=frozenset({"created"}))
+    s.call(
+        "v1 path",
+        "POST",
+        "/v1/chat/completions",
+        key=raw,
+        json={"model": "fake-gpt", "messages": HI},
+        ignore=frozenset({"created"}),
+    )
     chat(s, "other model", raw, "fake-other")
     chat(s, "unknown model", raw, "nope")
     s.call("no model", "POST", "/chat/completions", key=raw, json={"messages": HI})
     s.call("no messages", "POST", "/chat/completions", key=raw, json={"model": "fake-gpt"})
     s.call("empty body", "POST", "/chat/completions", key=raw, content=b"", headers=_JSON)
     s.call("bad json", "POST", "/chat/completions", key=raw, content=b"{bad", headers=_JSON)
-    s.call("bad json 2", "POST", "/chat/completions", key=raw, content=b'{"a": }',
-           headers=_JSON)
+    s.call("bad json 2", "POST", "/chat/completions", key=raw, content=b'{"a": }', headers=_JSON)
     s.call("list body", "POST", "/chat/completions", key=raw, content=b"[]", headers=_JSON)
     s.call("v1 no messages", "POST", "/v1/chat/completions", key=raw, json={"model": "fake-gpt"})
-    s.call("v1 unknown model", "POST", "/v1/chat/completions", key=raw,
-           json={"model": "nope", "messages": HI})
-    s.call("stream", "POST", "/chat/completions", key=raw,
-           json={"model": "fake-gpt", "messages": HI, "stream": True})
+    s.call(
+        "v1 unknown model",
+        "POST",
+        "/v1/chat/completions",
+        key=raw,
+        json={"model": "nope", "messages": HI},
+    )
+    s.call(
+        "stream",
+        "POST",
+        "/chat/completions",
+        key=raw,
+        json={"model": "fake-gpt", "messages": HI, "stream": True},
+    )
     open_key = mint(s, "llm open")
     chat(s, "unrestricted unknown model", open_key["key"], "nope")
     chat(s, "unrestricted other", open_key["key"], "fake-other")
     chat(s, "master unknown model", s.master_key, "nope")
     chat(s, "master known model", s.master_key)
     chat(s, "no key", "")
+    s.call(
+        "x-litellm-api-key",
+        "POST",
+        "/chat/completions",
+        key="",
+        headers={"x-litellm-api-key": raw},
+        json={"model": "fake-gpt", "messages": HI},
+        ignore=frozenset({"created"}),
+    )
+    chat(s, "max_tokens", raw, max_tokens=5)
     chat(s, "unknown key", s.custom_key("nokey"))
     chat(s, "hash key", key["token"])
     wildcard = mint(s, "llm wildcard", models=["fake-*"])
@@ -445,8 +621,9 @@ def rate_limits(s: Session) -> None:
     chat(s, "rpm first", rpm["key"])
     chat(s, "rpm second", rpm["key"])
     chat(s, "rpm unknown model", rpm["key"], "nope")
-    s.call("rpm no messages", "POST", "/chat/completions", key=rpm["key"],
-           json={"model": "fake-gpt"})
+    s.call(
+        "rpm no messages", "POST", "/chat/completions", key=rpm["key"], json={"model": "fake-gpt"}
+    )
     tpm = mint(s, "tpm", models=["fake-gpt"], tpm_limit=40)
     chat(s, "tpm first", tpm["key"])
     chat(s, "tpm second", tpm["key"])
@@ -498,23 +675,34 @@ def non_admin(s: Session) -> None:
 
 def users(s: Session) -> None:
     admin_id = s.alias("admin")
-    admin = s.call("new admin", "POST", "/user/new",
-                   json={"user_id": admin_id, "user_role": "proxy_admin"}).json()
+    admin = s.call(
+        "new admin", "POST", "/user/new", json={"user_id": admin_id, "user_role": "proxy_admin"}
+    ).json()
     s.users.add(admin_id)
     s.call("duplicate user", "POST", "/user/new", json={"user_id": admin_id})
     s.call("bad role", "POST", "/user/new", json={"user_role": "bogus"})
     s.call("password", "POST", "/user/new", json={"user_id": s.alias("pw"), "password": "x"})
     raw = admin["key"]
     s.register_raw(raw)
-    made = s.call("admin generates", "POST", "/key/generate", key=raw,
-                  json={"key_alias": s.alias("by-admin")}).json()
+    made = s.call(
+        "admin generates", "POST", "/key/generate", key=raw, json={"key_alias": s.alias("by-admin")}
+    ).json()
     s.call("admin own info", "GET", "/key/info", key=raw)
     s.call("admin info other", "GET", "/key/info", key=raw, params={"key": made["token"]})
-    s.call("admin lists", "GET", "/key/list", key=raw,
-           params={"key_alias": s.alias("by-admin")})
+    s.call("admin lists", "GET", "/key/list", key=raw, params={"key_alias": s.alias("by-admin")})
     s.call("admin deletes", "POST", "/key/delete", key=raw, json={"keys": [made["token"]]})
     info(s, "deleted by admin", made["token"])
     s.call("admin bulk", "POST", "/key/bulk_update", key=raw, json={"keys": []})
+    second = mint(s, "second admin key", user_id=admin_id)
+    s.call("second admin key generates", "POST", "/key/generate", key=second["key"], json={})
+    s.call(
+        "admin lists by expand",
+        "GET",
+        "/key/list",
+        key=raw,
+        params={"user_id": admin_id, "expand": "user"},
+        ignore=frozenset({"user"}),
+    )
     blocked_admin = s.call("block admin key", "POST", "/key/block", json={"key": raw})
     s.call("blocked admin generates", "POST", "/key/generate", key=raw, json={})
     s.call("unblock admin key", "POST", "/key/unblock", json={"key": raw})
@@ -525,41 +713,53 @@ def users(s: Session) -> None:
 
 def internal_users(s: Session) -> None:
     user_id = s.alias("internal")
-    user = s.call("new internal", "POST", "/user/new",
-                  json={"user_id": user_id, "user_role": "internal_user"}).json()
+    user = s.call(
+        "new internal", "POST", "/user/new", json={"user_id": user_id, "user_role": "internal_user"}
+    ).json()
     s.users.add(user_id)
     raw = user["key"]
     s.register_raw(raw)
     other = mint(s, "not theirs")
-    own = s.call("internal generates", "POST", "/key/generate", key=raw,
-                 json={"key_alias": s.alias("own")}).json()
-    s.call("internal generates for team", "POST", "/key/generate", key=raw,
-           json={"team_id": "t-nope"})
-    s.call("internal generates throttle", "POST", "/key/generate", key=raw,
-           json={"throttle_on_budget_exceeded": True})
-    s.call("internal info other", "GET", "/key/info", key=raw, params={"key": other["token"]})
-    s.call("internal info own", "GET", "/key/info", key=raw, params={"key": own["token"]})
-    s.call("internal list", "GET", "/key/list", key=raw)
-    s.call("internal list other user", "GET", "/key/list", key=raw, params={"user_id": "x"})
-    s.call("internal list team", "GET", "/key/list", key=raw, params={"team_id": "x"})
-    s.call("internal update other", "POST", "/key/update", key=raw,
-           json={"key": other["token"], "rpm_limit": 3})
-    s.call("internal update own", "POST", "/key/update", key=raw,
-           json={"key": own["token"], "rpm_limit": 3})
-    s.call("internal update own budget", "POST", "/key/update", key=raw,
-           json={"key": own["token"], "max_budget": 3})
-    s.call("internal block own", "POST", "/key/block", key=raw, json={"key": own["token"]})
-    s.call("internal block unknown", "POST", "/key/block", key=raw, json={"key": "0" * 64})
-    s.call("internal block bad", "POST", "/key/block", key=raw, json={"key": "bad key"})
-    s.call("internal bulk", "POST", "/key/bulk_update", key=raw, json={"keys": []})
-    s.call("internal regenerate", "POST", "/key/regenerate", key=raw, json={"key": own["token"]})
-    s.call("internal delete other", "POST", "/key/delete", key=raw,
-           json={"keys": [other["token"]]})
+    own = s.call(
+        "internal generates", "POST", "/key/generate", key=raw, json={"key_alias": s.alias("own")}
+    ).json()
+    for label, method, path, body, params in (
+        ("internal generates for team", "POST", "/key/generate", {"team_id": "t-nope"}, None),
+        ("internal generates throttle", "POST", "/key/generate", _THROTTLE, None),
+        ("internal info other", "GET", "/key/info", None, {"key": other["token"]}),
+        ("internal info own", "GET", "/key/info", None, {"key": own["token"]}),
+        ("internal list", "GET", "/key/list", None, None),
+        ("internal list other user", "GET", "/key/list", None, {"user_id": "x"}),
+        ("internal list team", "GET", "/key/list", None, {"team_id": "x"}),
+        (
+            "internal update other",
+            "POST",
+            "/key/update",
+            {"key": other["token"], "rpm_limit": 3},
+            None,
+        ),
+        ("internal update own", "POST", "/key/update", {"key": own["token"], "rpm_limit": 3}, None),
+        (
+            "internal update own budget",
+            "POST",
+            "/key/update",
+            {"key": own["token"], "max_budget": 3},
+            None,
+        ),
+        ("internal block own", "POST", "/key/block", {"key": own["token"]}, None),
+        ("internal block unknown", "POST", "/key/block", {"key": "0" * 64}, None),
+        ("internal block bad", "POST", "/key/block", {"key": "bad key"}, None),
+        ("internal bulk", "POST", "/key/bulk_update", {"keys": []}, None),
+        ("internal regenerate", "POST", "/key/regenerate", {"key": own["token"]}, None),
+    ):
+        s.call(label, method, path, key=raw, json=body, params=params)
+    s.call("internal delete other", "POST", "/key/delete", key=raw, json={"keys": [other["token"]]})
     s.call("internal delete own", "POST", "/key/delete", key=raw, json={"keys": [own["token"]]})
     s.call("internal user new", "POST", "/user/new", key=raw, json={})
 
 
 _JSON = {"content-type": "application/json"}
+_THROTTLE = {"throttle_on_budget_exceeded": True}
 
 SCENARIOS: dict[str, Scenario] = {
     "health": health,
@@ -586,4 +786,16 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 # (scenario or "*", label, where) -> why the difference is accepted.
-ACCEPTED: dict[tuple[str, str, str], str] = {}
+_SETTLING = (
+    "the real proxy settles a call's cost on its spend counter just after answering; a request"
+    " sent at once still sees the reservation, capped at the budget, where the stand-in shows the"
+    " settled cost (the real proxy shows it too a few milliseconds later)"
+)
+ACCEPTED: dict[tuple[str, str, str], str] = {
+    ("budgets", "tiny call 1", "body.error.message"): _SETTLING,
+    ("budgets", "tiny call 2", "body.error.message"): _SETTLING,
+    ("rate_limits", "tpm second", "status"): (
+        "the real proxy adds a call's tokens to the TPM window after answering; a request sent"
+        " at once is measured without them, where the stand-in has already counted them"
+    ),
+}

@@ -12,8 +12,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from e2e.litellm_standin.errors import ValidationFailure
 
@@ -72,7 +79,7 @@ class RouterSettings(_Body):
     optional_pre_call_checks: list[Any] | None = None
 
 
-class KeyType(str, enum.Enum):
+class KeyType(enum.StrEnum):
     LLM_API = "llm_api"
     MANAGEMENT = "management"
     READ_ONLY = "read_only"
@@ -241,7 +248,7 @@ class BulkUpdateRequest(_Body):
     keys: list[BulkKeyItem]
 
 
-class LitellmUserRoles(str, enum.Enum):
+class LitellmUserRoles(enum.StrEnum):
     # Member names matter: pydantic's literal error message quotes the enum reprs.
     PROXY_ADMIN = "proxy_admin"
     PROXY_ADMIN_VIEW_ONLY = "proxy_admin_viewer"
@@ -309,7 +316,8 @@ Body = TypeVar("Body", bound=BaseModel)
 def validate(model: type[Body], data: object, where: str) -> Body:
     """``model`` from ``data``, or the 422 the proxy gives (loc prefixed with ``where``)."""
     try:
-        return model.model_validate(data)
+        # FastAPI validates bodies with from_attributes, which decides the error for non-objects.
+        return model.model_validate(data, from_attributes=True)
     except ValidationError as exc:
         raise ValidationFailure(
             [

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from e2e.litellm_standin import chat, generate, lifecycle, lookup, update
+from e2e.litellm_standin import chat, clock, generate, lifecycle, lookup, update
 from e2e.litellm_standin.auth import Caller, authenticate
 from e2e.litellm_standin.catalog import DEFAULT_MODELS, Model
 from e2e.litellm_standin.context import Context, Request, Response
@@ -88,28 +90,39 @@ def _management_body(raw: bytes, content_type: str | None) -> Any:
         raise ValidationFailure(
             [{"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error"}]
         ) from None
+    except UnicodeDecodeError:
+        raise DetailError(400, "There was an error parsing the body") from None
     if not isinstance(parsed, dict):
         # The proxy's auth layer reads the body as a dict and crashes on anything else.
         raise InternalError()
     return parsed
 
 
-# Python's json messages, in the words of the proxy's parser (orjson), where they differ.
+# Python's json messages in the words of the proxy's parser (orjson), for the common cases.
 _JSON_WORDS = {
     "Expecting property name enclosed in double quotes": (
         "unexpected character, expected a string key"
     ),
-    "Expecting value": "unexpected character",
+    "Expecting value": "unexpected character, expected a JSON value",
 }
 
 
 def _llm_body(raw: bytes) -> Any:
-    if not raw:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # The proxy's reader gives up on undecodable bodies and carries on with an empty one.
+        return {}
+    if not text:
         return {}
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(text)
     except json.JSONDecodeError as exc:
-        words = _JSON_WORDS.get(exc.msg, exc.msg)
+        words = (
+            "unexpected end of data"
+            if exc.pos >= len(exc.doc)
+            else _JSON_WORDS.get(exc.msg, exc.msg)
+        )
         raise ProxyError(
             400,
             f"Invalid JSON payload: {words}: line {exc.lineno} column {exc.colno} (char {exc.pos})",
@@ -121,11 +134,15 @@ def _llm_body(raw: bytes) -> Any:
     return parsed
 
 
-def dispatch(ctx: Context, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Response:
+def dispatch(
+    ctx: Context, method: str, target: str, headers: Mapping[str, str], raw: bytes
+) -> Response:
     """Answer one request; every failure becomes the proxy's error response."""
     parts = urlsplit(target)
     path = parts.path.rstrip("/") or "/"
     query = parse_qs(parts.query, keep_blank_values=True)
+    with ctx.store.lock:
+        ctx.store.flush(clock.now())
     try:
         return _route(ctx, method, path, query, headers, raw)
     except StandInError as error:
@@ -160,6 +177,9 @@ def _route(
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, each answer waits ~40 ms on
+    # the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
@@ -180,23 +200,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
-        headers = {name: value for name, value in self.headers.items()}
+        headers = dict(self.headers.items())
         try:
             response = dispatch(self.server.context, self.command, self.path, headers, raw)
-        except Exception:  # a bug in the stand-in: answer as the proxy does for unhandled errors
-            log.error("unhandled error on %s %s\n%s", self.command, self._route(), _trace())
+            payload, content_type = _encode(response)
+        except Exception as exc:
+            # A bug in the stand-in (or a value JSON cannot carry, such as NaN in metadata):
+            # answer as the proxy answers unhandled errors.
+            log.error(
+                "unhandled %s on %s %s\n%s",
+                type(exc).__name__,
+                self.command,
+                self._route(),
+                _trace(),
+            )
             response = Response(500, InternalError().body())
-        self._send(response)
+            payload, content_type = _encode(response)
+        self._send(response, payload, content_type)
 
-    def _send(self, response: Response) -> None:
-        if response.stream is not None:
-            payload = "".join(response.stream).encode()
-            content_type = "text/event-stream"
-        else:
-            payload = json.dumps(
-                response.body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-            ).encode()
-            content_type = "application/json"
+    def _send(self, response: Response, payload: bytes, content_type: str) -> None:
         self.send_response(response.status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(payload)))
@@ -206,15 +228,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _route(self) -> str:
-        return urlsplit(self.path).path
+        """The path without query, raw keys in it redacted (``/key/sk-.../regenerate``)."""
+        path = urlsplit(self.path).path
+        return "/".join("REDACTED" if part.startswith("sk-") else part for part in path.split("/"))
 
     def log_message(self, format: str, *args: Any) -> None:
         # The default line includes the query string; /key/info?key=sk-... would leak a raw key.
         log.debug("%s %s", self.command, self._route())
 
 
+def _encode(response: Response) -> tuple[bytes, str]:
+    if response.stream is not None:
+        return "".join(response.stream).encode(), "text/event-stream"
+    text = json.dumps(response.body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode(), "application/json"
+
+
 def _trace() -> str:
-    return "".join(traceback.format_exc(limit=8))
+    """Where it failed, without the exception's text: that may quote request data (keys)."""
+    frames = traceback.extract_tb(sys.exc_info()[2])[-8:]
+    return "".join(f"  {frame.filename}:{frame.lineno} in {frame.name}\n" for frame in frames)
 
 
 class _Server(ThreadingHTTPServer):
@@ -229,7 +262,9 @@ class StandIn:
     """An in-process LiteLLM 1.106.12 proxy with in-memory state, on 127.0.0.1.
 
     ``with StandIn() as proxy: ... proxy.url ... proxy.master_key``. ``port=0`` picks a free port.
-    Without ``master_key`` a random one is made (see :attr:`master_key`).
+    Without ``master_key`` a random one is made (see :attr:`master_key`). Budgets act on spend at
+    once; the ``spend`` that ``/key/info`` shows catches up every ``spend_write_interval`` seconds,
+    as on the real proxy (0 writes it at once).
     """
 
     def __init__(
@@ -238,12 +273,15 @@ class StandIn:
         models: Iterable[Model] = DEFAULT_MODELS,
         *,
         port: int = 0,
+        spend_write_interval: float = 10.0,
     ) -> None:
         key = master_key if master_key is not None else f"sk-standin-{secrets.token_urlsafe(16)}"
         if not key.startswith("sk-"):
             raise ValueError("master_key: must start with 'sk-', as LiteLLM requires of it")
         self.master_key = key
         self.context = Context(master_key=key, models={model.name: model for model in models})
+        # Like the proxy, spend reaches the key rows in batches (PROXY_BATCH_WRITE_AT, 10 s).
+        self.context.store.spend_write_interval = timedelta(seconds=spend_write_interval)
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -260,8 +298,12 @@ class StandIn:
         if self._server is not None:
             return self.url
         self._server = _Server(("127.0.0.1", self._port), self.context)
+        # A short poll interval keeps stop() quick (shutdown waits for the next poll).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="litellm-standin", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="litellm-standin",
+            daemon=True,
         )
         self._thread.start()
         return self.url

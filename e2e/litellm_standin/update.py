@@ -2,7 +2,7 @@
 
 Update is a merge patch: omitted fields keep their value, an explicit null clears, ``duration``
 counts from now, ``metadata`` is replaced whole. Its HTTP-exception failures are relabelled
-``auth_error`` with param ``"None"``, and any other exception becomes 400 "Authentication Error, ...".
+``auth_error`` with param ``"None"``; any other exception is 400 "Authentication Error, ...".
 """
 
 from __future__ import annotations
@@ -64,18 +64,21 @@ _COLUMNS = (
     "project_id",
     "object_permission",
 )
-_COLLECTION_DEFAULTS: Mapping[str, Any] = {
-    "models": [],
-    "allowed_cache_controls": [],
-    "config": {},
-    "permissions": {},
-    "model_max_budget": {},
-    "budget_fallbacks": {},
-    "aliases": {},
-    "allowed_routes": [],
-    "router_settings": {},
-    "access_group_ids": [],
-}
+# Columns the database cannot set to null: an explicit null fails at the write, and the proxy
+# reports the database client's message as a 400.
+_NOT_NULL = ("models", "spend", "allowed_cache_controls", "allowed_routes", "access_group_ids")
+
+
+def _not_null_error(name: str) -> ValueError:
+    inner = (
+        "Unable to match input value to any allowed input type for the field. Parse errors: "
+        f"[`data.{name}`: A value is required but not set, "
+        f"`data.{name}`: A value is required but not set]"
+    )
+    return ValueError(
+        "Unable to match input value to any allowed input type for the field. "
+        f"Parse errors: [{inner}, {inner}]"
+    )
 
 
 def update_key(ctx: Context, caller: Caller, request: Request) -> Response:
@@ -127,6 +130,7 @@ def apply_update(ctx: Context, caller: Caller, data: UpdateKeyRequest) -> tuple[
     rules.check_admin_only(fields, is_admin=caller.is_admin)
     if data.organization_id is not None and data.organization_id != row.organization_id:
         rules.check_organization(data.organization_id)
+    rules.check_service_account(data.metadata, data.team_id or row.team_id)
     rules.refuse_premium(fields)
     now = clock.now()
     changes: dict[str, Any] = {}
@@ -150,14 +154,19 @@ def apply_update(ctx: Context, caller: Caller, data: UpdateKeyRequest) -> tuple[
     changes["metadata"] = _metadata(row, data, fields)
     for name in _COLUMNS:
         if name in fields:
-            value = fields[name]
-            changes[name] = _COLLECTION_DEFAULTS.get(name) if value is None else value
+            changes[name] = fields[name]
     if changes.get("key_alias", row.key_alias) != row.key_alias:
         rules.check_alias_format(changes["key_alias"])
     rules.check_alias_unique(ctx.store, changes.get("key_alias"), own_token=row.token)
+    refused = next((name for name in _NOT_NULL if name in changes and changes[name] is None), None)
+    if refused is not None:
+        raise _not_null_error(refused)
     if "soft_budget" in fields:
         _set_soft_budget(ctx.store, row, data.soft_budget, caller, now)
-    _write(row, changes, caller, now)
+    _write(row, changes, now)
+    if "spend" in changes:
+        ctx.store.set_spend(row, changes["spend"])
+    ctx.store.evict(row.token)
     return row, key
 
 
@@ -209,7 +218,7 @@ def _check_owner_may_update(caller: Caller, row: KeyRow, data: UpdateKeyRequest)
         403,
         {
             "error": f"Only proxy admins, team admins, or org admins can call {route}. "
-            f"user_role={caller.user_role}, user_id={caller.user_id}"
+            f"user_role={caller.role}, user_id={caller.user_id}"
         },
     )
 
@@ -231,17 +240,17 @@ def _set_soft_budget(
     row.budget_id = budget.budget_id
 
 
-def _write(row: KeyRow, changes: dict[str, Any], caller: Caller, now: datetime) -> None:
+def _write(row: KeyRow, changes: dict[str, Any], now: datetime) -> None:
     for name, value in changes.items():
         if name == "object_permission":
             row.object_permission = value
             row.object_permission_id = str(uuid.uuid4()) if value else None
         else:
             setattr(row, name, value)
+    # updated_by is left alone: the proxy only records the creator there.
     moment = clock.stored(now)
     row.updated_at = moment
     row.settings_updated_at = moment
-    row.updated_by = caller.user_id or ADMIN_NAME
 
 
 def bulk_update(ctx: Context, caller: Caller, request: Request) -> Response:
@@ -267,9 +276,11 @@ def bulk_update(ctx: Context, caller: Caller, request: Request) -> Response:
                 done.append({"key": item.key, "key_info": row_view(row, None, stamp=clock.z_text)})
             except (HTTPProblem, ProxyError, ValueError, OverflowError, TypeError) as exc:
                 failed.append(
-                    {"key": item.key, "key_info": _existing(ctx.store, item.key), "failed_reason": (
-                        _reason(exc)
-                    )}
+                    {
+                        "key": item.key,
+                        "key_info": _existing(ctx.store, item.key),
+                        "failed_reason": (_reason(exc)),
+                    }
                 )
     return Response(
         200,

@@ -30,7 +30,7 @@ def budget_table(budget: BudgetRow | None, stamp: Stamp) -> JsonDict | None:
         "tpm_limit": None,
         "rpm_limit": None,
         "tpd_limit": None,
-        "model_max_budget": {},
+        "model_max_budget": budget.model_max_budget,
         "budget_duration": None,
         "budget_reset_at": None,
         "allowed_models": [],
@@ -177,29 +177,67 @@ def token_view(row: KeyRow, budget: BudgetRow | None, *, stamp: Stamp = z_text) 
 # UserAPIKeyAuth's own fields, printed after the row in /key/list objects (unset for a listing).
 _AUTH_EXTRAS: JsonDict = {
     **dict.fromkeys(
-        (
-            "team_spend team_alias team_tpm_limit team_rpm_limit team_tpd_limit team_max_budget"
-            " team_soft_budget team_model_max_budget"
-        ).split(),
+        [
+            "team_spend",
+            "team_alias",
+            "team_tpm_limit",
+            "team_rpm_limit",
+            "team_tpd_limit",
+            "team_max_budget",
+            "team_soft_budget",
+            "team_model_max_budget",
+        ],
     ),
     "team_models": [],
     "team_blocked": False,
     **dict.fromkeys(
-        (
-            "soft_budget team_model_aliases team_member team_metadata team_object_permission_id"
-            " team_member_spend team_member_tpm_limit team_member_rpm_limit end_user_id"
-            " end_user_tpm_limit end_user_rpm_limit end_user_tpd_limit end_user_max_budget"
-            " end_user_model_max_budget organization_alias organization_max_budget"
-            " organization_tpm_limit organization_rpm_limit organization_metadata project_alias"
-            " project_metadata last_refreshed_at api_key user_role allowed_model_region"
-            " parent_otel_span rpm_limit_per_model tpm_limit_per_model user_tpm_limit"
-            " user_rpm_limit user_email user_spend user_max_budget user_model_max_budget"
-            " request_route"
-        ).split(),
+        [
+            "soft_budget",
+            "team_model_aliases",
+            "team_member",
+            "team_metadata",
+            "team_object_permission_id",
+            "team_member_spend",
+            "team_member_tpm_limit",
+            "team_member_rpm_limit",
+            "end_user_id",
+            "end_user_tpm_limit",
+            "end_user_rpm_limit",
+            "end_user_tpd_limit",
+            "end_user_max_budget",
+            "end_user_model_max_budget",
+            "organization_alias",
+            "organization_max_budget",
+            "organization_tpm_limit",
+            "organization_rpm_limit",
+            "organization_metadata",
+            "project_alias",
+            "project_metadata",
+            "last_refreshed_at",
+            "api_key",
+            "user_role",
+            "allowed_model_region",
+            "parent_otel_span",
+            "rpm_limit_per_model",
+            "tpm_limit_per_model",
+            "user_tpm_limit",
+            "user_rpm_limit",
+            "user_email",
+            "user_spend",
+            "user_max_budget",
+            "user_model_max_budget",
+            "request_route",
+        ],
     ),
     "is_session_token": False,
     **dict.fromkeys(
-        "user created_by_user end_user_object_permission team_object_permission jwt_claims".split()
+        [
+            "user",
+            "created_by_user",
+            "end_user_object_permission",
+            "team_object_permission",
+            "jwt_claims",
+        ]
     ),
 }
 

@@ -120,11 +120,29 @@ class LiveProxy:
     master_key: str
 
 
+STANDIN_ENV = "LITELLM_STANDIN"
+
+
+def _standin_requested() -> bool:
+    return os.environ.get(STANDIN_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 @pytest.fixture(scope="session")
-def live_proxy() -> LiveProxy:
-    """The real proxy from LITELLM_URL / LITELLM_MASTER_KEY; fails (never skips) without it."""
+def live_proxy() -> Iterator[LiveProxy]:
+    """The proxy from LITELLM_URL / LITELLM_MASTER_KEY; fails (never skips) without it.
+
+    Without LITELLM_URL but with LITELLM_STANDIN=1, the suite runs against the in-project
+    stand-in (e2e.litellm_standin), started for the session (with LITELLM_MASTER_KEY if set).
+    A given LITELLM_URL always wins: a configured real proxy is never replaced by the stand-in.
+    """
     url = os.environ.get("LITELLM_URL", "")
     master_key = os.environ.get("LITELLM_MASTER_KEY", "")
+    if not url and _standin_requested():
+        from e2e.litellm_standin import StandIn
+
+        with StandIn(master_key=master_key or None) as standin:
+            yield LiveProxy(url=standin.url, master_key=standin.master_key)
+        return
     missing = [
         name
         for name, value in (("LITELLM_URL", url), ("LITELLM_MASTER_KEY", master_key))
@@ -133,7 +151,8 @@ def live_proxy() -> LiveProxy:
     if missing:
         pytest.fail(
             f"live tests need a real LiteLLM proxy: set {' and '.join(missing)} "
-            "(e.g. LITELLM_URL=http://127.0.0.1:4000 LITELLM_MASTER_KEY=sk-...)",
+            "(e.g. LITELLM_URL=http://127.0.0.1:4000 LITELLM_MASTER_KEY=sk-...), "
+            f"or {STANDIN_ENV}=1 without LITELLM_URL for the in-project stand-in",
             pytrace=False,
         )
     try:
@@ -145,7 +164,7 @@ def live_proxy() -> LiveProxy:
             f"LiteLLM proxy at {url} is not ready: HTTP {answer.status_code} {answer.text[:200]}",
             pytrace=False,
         )
-    return LiveProxy(url=url, master_key=master_key)
+    yield LiveProxy(url=url, master_key=master_key)
 
 
 @dataclass

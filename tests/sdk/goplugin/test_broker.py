@@ -29,6 +29,17 @@ async def _host_broker_ours(path: str, host: tls.Identity, plugin: tls.Identity)
 
 
 @pytest.fixture
+async def ours_broker(
+    sock_dir: str, plugin_identity: tls.Identity, p521_host: tls.Identity
+) -> AsyncIterator[tuple[str, Broker]]:
+    """Our own Server as the host's listener with a P-521 certificate, and a broker for it."""
+    path = os.path.join(sock_dir, "broker-ours.sock")
+    server = await _host_broker_ours(path, p521_host, plugin_identity)
+    yield path, Broker(tls.client_context(plugin_identity, p521_host.cert_pem.decode()))
+    await server.stop(grace=0.1)
+
+
+@pytest.fixture
 async def grpcio_broker(
     sock_dir: str, plugin_identity: tls.Identity
 ) -> AsyncIterator[tuple[str, tls.Identity]]:
@@ -87,19 +98,14 @@ async def test_conninfo_before_dial(
     assert await _who(broker, 1) == "grpcio:1"
 
 
-async def test_conninfo_after_dial_started(
-    sock_dir: str, plugin_identity: tls.Identity, p521_host: tls.Identity
-) -> None:
-    path = os.path.join(sock_dir, "broker-ours.sock")
-    server = await _host_broker_ours(path, p521_host, plugin_identity)
-    broker = Broker(tls.client_context(plugin_identity, p521_host.cert_pem.decode()))
+async def test_conninfo_after_dial_started(ours_broker: tuple[str, Broker]) -> None:
+    path, broker = ours_broker
     dialing = asyncio.ensure_future(_who(broker, 2))
     await asyncio.sleep(0)  # the dial is now waiting for its ConnInfo
     assert not dialing.done()
     broker.announce(ConnInfo(3, "unix", "/nonexistent"))  # another mount's: not this one
     broker.announce(ConnInfo(2, "unix", path))
     assert await dialing == "ours:2"
-    await server.stop(grace=0.1)
 
 
 async def test_timeout_error_message() -> None:
@@ -120,17 +126,12 @@ async def test_dial_failure_names_the_address(sock_dir: str) -> None:
         await broker.dial(4, timeout=1)
 
 
-async def test_each_announcement_serves_one_dial(
-    sock_dir: str, plugin_identity: tls.Identity, p521_host: tls.Identity
-) -> None:
-    path = os.path.join(sock_dir, "broker-once.sock")
-    server = await _host_broker_ours(path, p521_host, plugin_identity)
-    broker = Broker(tls.client_context(plugin_identity, p521_host.cert_pem.decode()))
+async def test_each_announcement_serves_one_dial(ours_broker: tuple[str, Broker]) -> None:
+    path, broker = ours_broker
     broker.announce(ConnInfo(5, "unix", path))
     assert await _who(broker, 5) == "ours:5"
     with pytest.raises(BrokerError, match="timeout"):
         await broker.dial(5, timeout=0.05)
-    await server.stop(grace=0.1)
 
 
 async def test_tcp_broker_address(plugin_identity: tls.Identity, p521_host: tls.Identity) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -89,6 +90,51 @@ def test_plaintext_without_a_host_certificate() -> None:
     try:
         assert plugin.fields[5] == ""  # metadata mode: no certificate field
         assert plugin.proc.wait(30) == 0
+    finally:
+        plugin.stop()
+
+
+def test_socket_directory_and_group_for_containerised_hosts(tmp_path: Path) -> None:
+    base = tmp_path / "sockets"
+    base.mkdir()
+    gid = os.getgid()
+    plugin = start_plugin(
+        plugin_env(
+            PLUGIN_UNIX_SOCKET_DIR=str(base),
+            PLUGIN_UNIX_SOCKET_GROUP=str(gid),
+            SDK_TEST_BROKER_DEADLINE="0.5",
+        )
+    )
+    try:
+        socket_path = Path(plugin.socket_path)
+        assert socket_path.parent.parent == base
+        assert socket_path.stat().st_gid == gid
+        assert socket_path.stat().st_mode & 0o777 == 0o660
+        assert socket_path.parent.stat().st_mode & 0o777 == 0o750
+        assert plugin.proc.wait(30) == 0
+        assert list(base.iterdir()) == []  # the plugin's directory went with it
+    finally:
+        plugin.stop()
+
+
+async def test_sigint_is_ignored_and_sigterm_stops() -> None:
+    plugin = start_plugin(plugin_env(SDK_TEST_BROKER_DEADLINE="60"))
+    try:
+        # Ctrl-C in the server's terminal reaches the whole process group: the plugin stays.
+        plugin.proc.send_signal(signal.SIGINT)
+        conn = await connect_unix(plugin.socket_path)
+        health = await conn.call(
+            "/grpc.health.v1.Health/Check",
+            health_pb2.HealthCheckRequest(),
+            health_pb2.HealthCheckResponse,
+            timeout=10,
+        )
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        assert plugin.proc.poll() is None
+        conn.close()
+        plugin.proc.send_signal(signal.SIGTERM)
+        assert plugin.proc.wait(30) == 0
+        assert not _exists(os.path.dirname(plugin.socket_path))
     finally:
         plugin.stop()
 

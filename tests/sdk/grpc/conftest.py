@@ -44,13 +44,27 @@ def host_identity() -> tls.Identity:
 
 
 @dataclass
-class EchoState:
-    """What the echo handlers saw, for assertions."""
+class Gate:
+    """Holds a handler until released, and tells whether it started or was cancelled."""
 
-    contexts: list[ServerContext] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def hold(self) -> None:
+        self.started.set()
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+@dataclass
+class EchoState(Gate):
+    """What the echo handlers saw, for assertions."""
+
+    contexts: list[ServerContext] = field(default_factory=list)
 
 
 def echo_server(state: EchoState) -> Server:
@@ -71,12 +85,7 @@ def echo_server(state: EchoState) -> Server:
 
     async def slow(req: StringValue, ctx: ServerContext) -> StringValue:
         state.contexts.append(ctx)
-        state.started.set()
-        try:
-            await state.release.wait()
-        except asyncio.CancelledError:
-            state.cancelled.set()
-            raise
+        await state.hold()
         return StringValue(value="released")
 
     async def count(req: StringValue, ctx: ServerContext) -> AsyncIterator[StringValue]:
@@ -118,11 +127,8 @@ async def our_server(echo_state: EchoState) -> AsyncIterator[Server]:
 
 # -- grpc.aio as the other side ---------------------------------------------------------------
 @dataclass
-class GrpcioState:
+class GrpcioState(Gate):
     metadata: list[dict[str, str]] = field(default_factory=list)
-    started: asyncio.Event = field(default_factory=asyncio.Event)
-    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def grpcio_echo_handlers(state: GrpcioState) -> grpc.GenericRpcHandler:
@@ -142,12 +148,7 @@ def grpcio_echo_handlers(state: GrpcioState) -> grpc.GenericRpcHandler:
     async def slow(
         req: StringValue, ctx: grpc.aio.ServicerContext[StringValue, StringValue]
     ) -> StringValue:
-        state.started.set()
-        try:
-            await state.release.wait()
-        except asyncio.CancelledError:
-            state.cancelled.set()
-            raise
+        await state.hold()
         return StringValue(value="released")
 
     def unary(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from google.protobuf.wrappers_pb2 import BytesValue, StringValue
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from vault_plugin_litellm.sdk.grpc import Server, connect_tcp, hpack, huffman
 from vault_plugin_litellm.sdk.grpc import frames as fr
@@ -24,10 +24,10 @@ DATA = FrameType.DATA
 
 
 @pytest.fixture
-def loop_errors() -> Iterator[list[dict[str, Any]]]:
+async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     """Exceptions that escaped into the event loop (a protocol callback that raised)."""
     errors: list[dict[str, Any]] = []
-    loop = asyncio.get_event_loop()
+    loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     yield errors
     loop.set_exception_handler(None)
@@ -414,11 +414,26 @@ async def test_stop_without_calls_closes_with_goaway(our_server: Server, plain_p
 
 
 # -- fuzzing ------------------------------------------------------------------------------------
+# Frames that are well formed on the outside; flags, ids and payloads lean towards the values
+# the server acts on, so the fuzz reaches stream and header handling, not only framing errors.
+header_blocks = st.lists(
+    st.tuples(st.text(max_size=12), st.text(max_size=12)).map(
+        lambda field: (
+            hpack.encode_header(field[0].encode("utf-8").decode("latin-1"), field[1])
+            if field[1].isascii()
+            else b""
+        )
+    ),
+    max_size=4,
+).map(lambda parts: request_headers(ECHO) + b"".join(parts))
 frame_strategy = st.tuples(
     st.sampled_from([*range(10), 0x42]),
-    st.integers(0, 255),
-    st.integers(0, 5),
-    st.binary(max_size=40),
+    st.one_of(
+        st.sampled_from([0, Flag.END_STREAM, Flag.END_HEADERS, Flag.END_HEADERS | 1]),
+        st.integers(0, 255),
+    ),
+    st.sampled_from([0, 1, 3, 5, 2]),
+    st.one_of(st.binary(max_size=40), header_blocks),
 )
 
 
@@ -451,6 +466,7 @@ def test_fuzz_arbitrary_bytes_after_the_preface(chunks: list[bytes]) -> None:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(frame_strategy, max_size=8), st.booleans())
+@example([(HEADERS, Flag.END_HEADERS, 1, request_headers(ECHO) + b"\x00\x00\x00")], False)
 def test_fuzz_well_framed_garbage(
     frames_spec: list[tuple[int, int, int, bytes]], with_request: bool
 ) -> None:

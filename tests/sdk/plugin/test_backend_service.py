@@ -119,12 +119,9 @@ class QuickBroker(Broker):
 class Recorder:
     """A backend that records what the service did to it."""
 
-    instances: list[Recorder] = []  # noqa: RUF012  (shared on purpose: one list per test run)
-
     def __init__(self) -> None:
         self.config: BackendConfig | None = None
         self.cleanups = 0
-        Recorder.instances.append(self)
 
     async def setup(self, config: BackendConfig) -> None:
         self.config = config
@@ -149,10 +146,6 @@ class Recorder:
 
     async def cleanup(self) -> None:
         self.cleanups += 1
-
-
-async def make_recorder() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture
@@ -184,14 +177,19 @@ async def test_setup_needs_a_multiplex_id() -> None:
 async def test_instances_setup_replacement_and_cleanup(host: tuple[HostBroker, str]) -> None:
     _, path = host
     broker = QuickBroker(None)
-    Recorder.instances.clear()
-    service = BackendService(make_recorder, broker)  # an async factory
+    made: list[Recorder] = []
+
+    async def factory() -> Recorder:  # factories may be async
+        made.append(Recorder())
+        return made[-1]
+
+    service = BackendService(factory, broker)
 
     for broker_id in (1, 2, 3):
         broker.announce(ConnInfo(broker_id, "unix", path))
     args = pb.SetupArgs(broker_id=1, Config={"plugin_name": "x"}, backendUUID="u-1")
     assert (await service.setup(args, ctx("a"))).err == ""
-    first = Recorder.instances[-1]
+    first = made[-1]
     assert first.config is not None
     assert first.config.config == {"plugin_name": "x"}
     assert first.config.backend_uuid == "u-1"
@@ -201,7 +199,7 @@ async def test_instances_setup_replacement_and_cleanup(host: tuple[HostBroker, s
     assert (await service.setup(pb.SetupArgs(broker_id=2), ctx("a"))).err == ""
     assert first.cleanups == 1
     await first_conn.wait_closed()
-    second = Recorder.instances[-1]
+    second = made[-1]
     assert second is not first
     assert service.instance_count == 1
 
@@ -224,7 +222,7 @@ async def test_instances_setup_replacement_and_cleanup(host: tuple[HostBroker, s
 
     await service.close_all()
     assert service.instance_count == 0
-    assert Recorder.instances[-1].cleanups == 1
+    assert made[-1].cleanups == 1
 
 
 def test_load_factory() -> None:

@@ -52,7 +52,7 @@ def offered_versions(env: Mapping[str, str]) -> set[int]:
     out = set()
     for part in env.get("PLUGIN_PROTOCOL_VERSIONS", "").split(","):
         part = part.strip()
-        if part.isdigit():
+        if part.isascii() and part.isdigit():  # int() refuses some other Unicode digits
             out.add(int(part))
     return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -49,6 +50,8 @@ def hclog_level(levelno: int) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or Infinity; json.dumps would drop the whole line
     if isinstance(value, str | int | float | bool) or value is None:
         return redact(value) if isinstance(value, str) else value
     return redact(str(value))

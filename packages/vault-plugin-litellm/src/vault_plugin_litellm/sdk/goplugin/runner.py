@@ -94,6 +94,10 @@ async def serve(register: Register, env: Mapping[str, str]) -> int:
                 "unix", socket_path, cert_field, version=handshake.negotiate_version(env)
             ),
         )
+        log.info(
+            "plugin serving",
+            extra={"pid": os.getpid(), "protocol": 5, "tls": identity is not None},
+        )
         watchers = [
             loop.create_task(lifecycle.watch_parent()),
             loop.create_task(

@@ -106,7 +106,7 @@ def _key_files(identity: Identity) -> Iterator[tuple[str, str]]:
         fds = []
         try:
             for blob in (identity.cert_pem, identity.key_pem):
-                fd = memfd_create("plugin-tls", 0)
+                fd = memfd_create("plugin-tls", os.MFD_CLOEXEC)  # no child may inherit it
                 fds.append(fd)
                 os.write(fd, blob)
             yield f"/proc/self/fd/{fds[0]}", f"/proc/self/fd/{fds[1]}"

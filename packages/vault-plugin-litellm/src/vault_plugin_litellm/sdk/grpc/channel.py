@@ -92,11 +92,12 @@ class ClientConnection(H2Connection):
             raise RpcError(StatusCode.UNAVAILABLE, "connection is going away")
         stream_id = self._next_stream
         self._next_stream += 2
+        # Encoded before the stream exists: a header value that cannot be sent leaves nothing.
+        head = self.headers_frames(stream_id, self._request_block(path, metadata, timeout), False)
         future: asyncio.Future[bytes] = self._loop.create_future()
         stream = _CallStream(stream_id, self.peer_initial_window, future)
         self._streams[stream_id] = stream
         body = frame_message(payload)
-        head = self.headers_frames(stream_id, self._request_block(path, metadata, timeout), False)
         if len(body) <= self.peer_max_frame and self.fits_window(stream, len(body)):
             self.write(head + self.data_frame_now(stream, body, True))
         else:
@@ -105,14 +106,22 @@ class ClientConnection(H2Connection):
                 await self.send_data(stream, body, True)
             except ConnectionResetError:
                 self._streams.pop(stream_id, None)
-                raise RpcError(StatusCode.UNAVAILABLE, "connection closed") from None
-        if timeout is None:
-            return await future
+                if not future.done():
+                    raise RpcError(StatusCode.UNAVAILABLE, "connection closed") from None
+                # The server answered before taking the whole request (an error status).
+            except asyncio.CancelledError:
+                self._cancel(stream)
+                raise
         try:
+            if timeout is None:
+                return await future
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             self._cancel(stream)
             raise RpcError(StatusCode.DEADLINE_EXCEEDED, f"{path} timed out") from None
+        except asyncio.CancelledError:
+            self._cancel(stream)  # the server would otherwise go on with an abandoned call
+            raise
 
     async def call(
         self,
@@ -141,7 +150,8 @@ class ClientConnection(H2Connection):
             stream.got_headers = True
             status = next((v for k, v in headers if k == ":status"), "")
             if status != "200":
-                code = _HTTP_TO_GRPC.get(int(status) if status.isdigit() else 0, StatusCode.UNKNOWN)
+                known = status.isascii() and status.isdigit()
+                code = _HTTP_TO_GRPC.get(int(status) if known else 0, StatusCode.UNKNOWN)
                 self._complete(stream, RpcError(code, f"HTTP status {status or 'missing'}"))
                 return
             if not end_stream:
@@ -181,7 +191,9 @@ class ClientConnection(H2Connection):
 
     def _complete(self, stream: _CallStream, result: bytes | RpcError) -> None:
         self._streams.pop(stream.id, None)
-        stream.local_closed = True
+        if not stream.local_closed:
+            stream.local_closed = True
+            self._wake_senders()  # a request still waiting for window must stop now
         if stream.future.done():
             return
         if isinstance(result, RpcError):

@@ -131,10 +131,12 @@ class H2Connection(asyncio.Protocol):
         try:
             pos = 0
             if self._preface_pending:
-                if len(buf) < len(frames.PREFACE):
-                    return
-                if buf[: len(frames.PREFACE)] != frames.PREFACE:
+                # A short wrong start (an HTTP/1.1 probe) is refused now, not after 24 octets.
+                seen = bytes(buf[: len(frames.PREFACE)])
+                if not frames.PREFACE.startswith(seen):
                     raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "invalid connection preface")
+                if len(seen) < len(frames.PREFACE):
+                    return
                 self._preface_pending = False
                 pos = len(frames.PREFACE)
             end = len(buf)

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
+from . import frames
 from .connection import H2Connection, StreamBase, frame_message
+from .frames import ErrorCode
 from .hpack import Header, encode_headers
 from .status import RpcError, StatusCode, encode_message, parse_timeout
 
@@ -188,7 +190,12 @@ class ServerConnection(H2Connection):
             self.transport.close()
 
     def close_gracefully(self) -> None:
-        self._draining = True
+        if not self._draining:
+            self._draining = True
+            if self._streams:
+                # Say it now, not when the last call ends: the broker stream never ends by
+                # itself, and a peer that knows opens no new streams here.
+                self.write(frames.goaway(self._last_stream, ErrorCode.NO_ERROR))
         if not self._streams:
             self.close()
 
@@ -205,12 +212,17 @@ class ServerConnection(H2Connection):
             return
         if stream_id <= self._last_stream or not stream_id & 1:
             return  # a closed or invalid stream id: nothing to answer
+        if self._draining:
+            # Above the last stream id of our GOAWAY, which must not grow: refused, so the
+            # client knows nothing ran and may retry elsewhere.
+            self.write(frames.rst_stream(stream_id, ErrorCode.REFUSED_STREAM))
+            return
         self._last_stream = stream_id
         path = ""
         metadata: dict[str, str] = {}
         timeout = None
         for name, value in headers:
-            if name[0] == ":":
+            if name.startswith(":"):  # an empty name is legal HPACK, so no name[0]
                 if name == ":path":
                     path = value
             elif name == "grpc-timeout":
@@ -218,10 +230,9 @@ class ServerConnection(H2Connection):
             elif name not in ("content-type", "te", "user-agent", "grpc-accept-encoding"):
                 metadata[name] = value
         method = self._server.methods.get(path)
-        if method is None or self._draining:
-            status = StatusCode.UNAVAILABLE if self._draining else StatusCode.UNIMPLEMENTED
-            text = "server is shutting down" if self._draining else f"unknown method {path}"
-            self.write(self.headers_frames(stream_id, _trailers_only(status, text), True))
+        if method is None:
+            block = _trailers_only(StatusCode.UNIMPLEMENTED, f"unknown method {path}")
+            self.write(self.headers_frames(stream_id, block, True))
             return
         context = ServerContext(path, metadata, self._peer, timeout)
         stream = _ServerStream(stream_id, self.peer_initial_window, method, context)
@@ -234,9 +245,13 @@ class ServerConnection(H2Connection):
             self.on_data(stream, True)
 
     def on_data(self, stream: _ServerStream, end_stream: bool) -> None:
+        if stream.task is not None and stream.queue is None:
+            return  # the request was complete: a second END_STREAM must not run it again
         try:
             messages = stream.take_messages()
         except ValueError as exc:
+            if stream.task is not None:  # a bidi handler would wait for more forever
+                stream.task.cancel()
             self._fail_stream(stream, StatusCode.UNIMPLEMENTED, str(exc))
             return
         if stream.queue is not None:

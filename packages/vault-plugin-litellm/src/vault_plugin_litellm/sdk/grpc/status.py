@@ -59,10 +59,11 @@ _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1
 
 def parse_timeout(value: str) -> float | None:
     """Seconds in a ``grpc-timeout`` header (``"89999987u"``), or ``None`` when malformed."""
-    if len(value) < 2 or len(value) > 9 or not value[:-1].isdigit():
+    digits = value[:-1]
+    if len(value) < 2 or len(value) > 9 or not (digits.isascii() and digits.isdigit()):
         return None
     unit = _TIMEOUT_UNITS.get(value[-1])
-    return None if unit is None else int(value[:-1]) * unit
+    return None if unit is None else int(digits) * unit
 
 
 def format_timeout(seconds: float) -> str:
