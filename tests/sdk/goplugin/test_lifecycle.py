@@ -71,6 +71,18 @@ async def test_watch_parent_stops_when_the_parent_changes(monkeypatch: pytest.Mo
     assert life.reason == "the host process exited"
 
 
+async def test_a_parent_lost_before_the_watcher_started_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The host read the handshake and died before the watcher's first look: the parent is
+    # the one the process had when the Lifecycle was made, not the one the watcher first sees.
+    parents = iter([4242, 1])
+    monkeypatch.setattr(os, "getppid", lambda: next(parents))
+    life = Lifecycle()
+    await asyncio.wait_for(life.watch_parent(interval=30), 5)
+    assert life.reason == "the host process exited"
+
+
 async def test_watch_parent_returns_once_stopping() -> None:
     life = Lifecycle()
     watcher = asyncio.ensure_future(life.watch_parent(interval=30))

@@ -19,6 +19,9 @@ class Lifecycle:
         self.stopping = asyncio.Event()
         self.reason = ""
         self._hooks: list[Callable[[], Awaitable[None]]] = []
+        # Read before the handshake line goes out, not when the watcher first runs: a host
+        # that reads the line and dies at once must still count as gone.
+        self._parent = os.getppid()
 
     def request_stop(self, reason: str) -> None:
         if not self.stopping.is_set():
@@ -38,12 +41,12 @@ class Lifecycle:
 
     async def watch_parent(self, interval: float = 1.0) -> None:
         """Stop when the host dies: an orphan would hold its socket forever."""
-        parent = os.getppid()
         while not self.stopping.is_set():
+            if os.getppid() != self._parent:
+                self.request_stop("the host process exited")
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), interval)
-            if os.getppid() != parent:
-                self.request_stop("the host process exited")
 
     async def expect(self, event: asyncio.Event, within: float, what: str) -> None:
         """Stop unless ``event`` happens in time (a host that failed TLS never calls again)."""
