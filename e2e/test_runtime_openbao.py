@@ -231,6 +231,12 @@ def test_disabling_the_last_mount_stops_the_process(example_env: ExampleEnv) -> 
 def test_the_catalog_records_the_version_the_plugin_reports(example_env: ExampleEnv) -> None:
     from vault_plugin_litellm import __version__
 
-    entry = example_env.bao.read(f"sys/plugins/catalog/secret/{example_env.name}")
-    assert entry.status == 200, entry.body
-    assert entry.data["version"] == f"v{__version__}"
+    # Registered without a version, the entry takes the one the plugin reports.
+    catalog = example_env.bao.read("sys/plugins/catalog")
+    assert catalog.status == 200, catalog.body
+    entries = [e for e in catalog.data["detailed"] if e["name"] == example_env.name]
+    assert [e["version"] for e in entries] == [f"v{__version__}"]
+    pinned = example_env.bao.read(
+        f"sys/plugins/catalog/secret/{example_env.name}", version=f"v{__version__}"
+    )
+    assert pinned.status == 200, pinned.body

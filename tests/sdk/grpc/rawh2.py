@@ -48,6 +48,19 @@ class RawPeer:
     def send_frame(self, ftype: int, flags: int, stream_id: int, payload: bytes = b"") -> None:
         self.send(fr.frame(ftype, flags, stream_id, payload))
 
+    def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = True) -> None:
+        """DATA within the server's (default) maximum frame size, END_STREAM on the last."""
+        limit = fr.DEFAULT_MAX_FRAME_SIZE
+        chunks = [data[i : i + limit] for i in range(0, len(data), limit)] or [b""]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            self.send_frame(
+                fr.FrameType.DATA,
+                fr.Flag.END_STREAM if last and end_stream else 0,
+                stream_id,
+                chunk,
+            )
+
     async def read_frame(self) -> Frame | None:
         """The next frame, or None once the other side closed the connection."""
         try:

@@ -234,7 +234,7 @@ async def test_non_grpc_http_status(
 
 async def test_stream_resets(scripted: ScriptedServer) -> None:
     async def script(peer: RawPeer) -> None:
-        for code in (ErrorCode.REFUSED_STREAM, ErrorCode.CANCEL, ErrorCode.PROTOCOL_ERROR):
+        for code in (ErrorCode.CANCEL, ErrorCode.PROTOCOL_ERROR):
             stream_id, _ = await read_request(peer)
             peer.send_frame(FrameType.RST_STREAM, 0, stream_id, struct.pack(">I", code))
         await peer.sync()
@@ -242,11 +242,41 @@ async def test_stream_resets(scripted: ScriptedServer) -> None:
     scripted.script = script
     conn = await connect_tcp("127.0.0.1", scripted.port)
     codes = []
-    for _ in range(3):
+    for _ in range(2):
         with pytest.raises(RpcError) as info:
             await call(conn)
         codes.append(info.value.code)
-    assert codes == [StatusCode.UNAVAILABLE, StatusCode.CANCELLED, StatusCode.INTERNAL]
+    assert codes == [StatusCode.CANCELLED, StatusCode.INTERNAL]
+    conn.close()
+
+
+async def test_refused_streams_are_retried_transparently(scripted: ScriptedServer) -> None:
+    refused: list[int] = []
+
+    async def script(peer: RawPeer) -> None:
+        for _ in range(2):  # REFUSED_STREAM: the request was not processed
+            stream_id, _ = await read_request(peer)
+            refused.append(stream_id)
+            peer.send_frame(
+                FrameType.RST_STREAM, 0, stream_id, struct.pack(">I", ErrorCode.REFUSED_STREAM)
+            )
+        stream_id, _ = await read_request(peer)
+        body = await read_body(peer, stream_id)
+        respond(peer, stream_id, body[5:])
+        # A server that keeps refusing exhausts the retries: the caller sees UNAVAILABLE.
+        while True:
+            stream_id, _ = await read_request(peer)
+            peer.send_frame(
+                FrameType.RST_STREAM, 0, stream_id, struct.pack(">I", ErrorCode.REFUSED_STREAM)
+            )
+
+    scripted.script = script
+    conn = await connect_tcp("127.0.0.1", scripted.port)
+    assert await call(conn, "again") == "again"
+    assert refused == [1, 3]
+    with pytest.raises(RpcError) as info:
+        await call(conn)
+    assert info.value.code == StatusCode.UNAVAILABLE
     conn.close()
 
 

@@ -348,9 +348,7 @@ async def test_data_frames_follow_the_client_max_frame_size(plain_port: int) -> 
     peer.send_frame(FrameType.WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 24))
     payload = b"\x5a" * 100_000
     peer.send_frame(HEADERS, Flag.END_HEADERS, 1, request_headers("/test.Echo/Size"))
-    peer.send_frame(
-        DATA, Flag.END_STREAM, 1, grpc_message(BytesValue(value=payload).SerializeToString())
-    )
+    peer.send_data(1, grpc_message(BytesValue(value=payload).SerializeToString()))
     reply = await read_reply(peer, 1)
     sizes = [len(f.payload) for f in reply.data_frames]
     assert max(sizes) == 20_000
@@ -362,9 +360,7 @@ async def test_default_max_frame_size_bounds_data_frames(plain_port: int) -> Non
     peer = await start(plain_port)
     payload = b"\x01" * 200_000
     peer.send_frame(HEADERS, Flag.END_HEADERS, 1, request_headers("/test.Echo/Size"))
-    peer.send_frame(
-        DATA, Flag.END_STREAM, 1, grpc_message(BytesValue(value=payload).SerializeToString())
-    )
+    peer.send_data(1, grpc_message(BytesValue(value=payload).SerializeToString()))
     # The default connection window (65 535) runs out: refill it as a client would.
     received = 0
     total = 5 + len(BytesValue(value=payload).SerializeToString())
@@ -476,3 +472,37 @@ def test_fuzz_well_framed_garbage(
     if with_request:  # a valid request in the mix reaches the handler paths too
         chunks.insert(0, fr.frame(HEADERS, Flag.END_HEADERS, 1, request_headers(ECHO)))
     assert asyncio.run(_fuzz_once(chunks)) == []
+
+
+async def test_a_frame_beyond_our_max_frame_size_is_a_connection_error(plain_port: int) -> None:
+    peer = await start(plain_port)
+    peer.send_frame(HEADERS, Flag.END_HEADERS, 1, request_headers("/test.Echo/Size"))
+    peer.send_frame(DATA, Flag.END_STREAM, 1, b"\x00" * (fr.DEFAULT_MAX_FRAME_SIZE + 1))
+    goaway = await peer.expect(FrameType.GOAWAY, 0)
+    assert struct.unpack(">I", goaway.payload[4:8])[0] == fr.ErrorCode.FRAME_SIZE_ERROR
+    await peer.close()
+
+
+@pytest.mark.parametrize(
+    ("ftype", "stream_id", "payload", "code"),
+    [
+        (DATA, 0, b"x", fr.ErrorCode.PROTOCOL_ERROR),
+        (FrameType.PING, 1, b"12345678", fr.ErrorCode.PROTOCOL_ERROR),
+        (FrameType.SETTINGS, 1, b"", fr.ErrorCode.PROTOCOL_ERROR),
+        (
+            FrameType.WINDOW_UPDATE,
+            0,
+            struct.pack(">I", fr.MAX_WINDOW),
+            fr.ErrorCode.FLOW_CONTROL_ERROR,
+        ),
+    ],
+    ids=["data-on-stream-0", "ping-on-a-stream", "settings-on-a-stream", "window-overflow"],
+)
+async def test_connection_errors_the_rfc_names(
+    plain_port: int, ftype: int, stream_id: int, payload: bytes, code: int
+) -> None:
+    peer = await start(plain_port)
+    peer.send_frame(ftype, 0, stream_id, payload)
+    goaway = await peer.expect(FrameType.GOAWAY, 0)
+    assert struct.unpack(">I", goaway.payload[4:8])[0] == code
+    await peer.close()

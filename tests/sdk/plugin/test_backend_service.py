@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from vault_plugin_litellm.sdk.goplugin import Broker, ConnInfo
 from vault_plugin_litellm.sdk.grpc import (
+    Channel,
     ClientConnection,
     RpcError,
     Server,
@@ -112,7 +113,7 @@ class HostBroker:
 class QuickBroker(Broker):
     """A broker that gives up on a missing ConnInfo quickly (the real wait is 5 s)."""
 
-    async def dial(self, service_id: int, timeout: float = 0.2) -> ClientConnection:  # noqa: ASYNC109
+    async def dial(self, service_id: int, timeout: float = 0.2) -> Channel:  # noqa: ASYNC109
         return await super().dial(service_id, timeout)
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from vault_plugin_proto.goplugin import grpc_broker_pb2
 
-from ..grpc import ClientConnection, ServerContext, connect_tcp, connect_unix
+from ..grpc import Channel, ClientConnection, ServerContext, connect_tcp, connect_unix
 from .tls import HOSTNAME
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,12 @@ class Broker:
         for item in nothing:
             yield item
 
-    async def dial(self, service_id: int, timeout: float = DIAL_TIMEOUT) -> ClientConnection:  # noqa: ASYNC109
-        """Connect to the listener announced as ``service_id``, with our certificate."""
+    async def dial(self, service_id: int, timeout: float = DIAL_TIMEOUT) -> Channel:  # noqa: ASYNC109
+        """A channel to the listener announced as ``service_id``, dialled with our certificate.
+
+        The host serves every connection its broker listener accepts, so the channel can dial
+        the same address again when its connection ends.
+        """
         try:
             info = await asyncio.wait_for(asyncio.shield(self._waiter(service_id)), timeout)
         except TimeoutError:
@@ -89,14 +93,27 @@ class Broker:
             ) from None
         self._known.pop(service_id, None)
         self._waiters.pop(service_id, None)
+        dial = self._dialer(info)
         try:
-            if info.network == "unix":
-                return await connect_unix(info.address, self._ssl, server_hostname=HOSTNAME)
-            if info.network == "tcp":
-                host, _, port = info.address.rpartition(":")
-                return await connect_tcp(
-                    host.strip("[]"), int(port), self._ssl, server_hostname=HOSTNAME
-                )
-        except (OSError, ssl.SSLError) as exc:
+            return Channel(dial, await dial())
+        except (OSError, ssl.SSLError, ValueError) as exc:  # ValueError: a malformed port
             raise BrokerError(f"dialing broker id {service_id} at {info.address}: {exc}") from exc
-        raise BrokerError(f"unsupported broker network {info.network!r} for id {service_id}")
+
+    def _dialer(self, info: ConnInfo) -> Callable[[], Awaitable[ClientConnection]]:
+        ctx = self._ssl
+        if info.network == "unix":
+
+            async def dial_unix() -> ClientConnection:
+                return await connect_unix(info.address, ctx, server_hostname=HOSTNAME)
+
+            return dial_unix
+        if info.network == "tcp":
+            host, _, port_text = info.address.rpartition(":")
+
+            async def dial_tcp() -> ClientConnection:
+                return await connect_tcp(
+                    host.strip("[]"), int(port_text), ctx, server_hostname=HOSTNAME
+                )
+
+            return dial_tcp
+        raise BrokerError(f"unsupported broker network {info.network!r} for id {info.service_id}")

@@ -75,5 +75,5 @@ def take_stdout() -> IO[bytes]:
 
 
 def write_handshake(out: IO[bytes], line: str) -> None:
-    out.write(line.encode("ascii"))
+    out.write(line.encode("utf-8"))  # a socket path may hold any file-name characters
     out.flush()

@@ -22,9 +22,13 @@ _LEVELS = ((logging.ERROR, "error"), (logging.WARNING, "warn"), (logging.INFO, "
 
 # Values that must never reach a log: LiteLLM keys, bearer tokens, PEM private keys.
 _SECRET_PATTERNS = (
-    re.compile(r"sk-[A-Za-z0-9_\-]{4,}"),
+    # A key starts a word ("task-1234" is no key), or follows a URL-encoded "=".
+    re.compile(r"(?:(?<![A-Za-z0-9])|(?<=%3D)|(?<=%3d))sk-[A-Za-z0-9_\-]{4,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]+"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+    # A truncated block (no END line) is cut to the end of the text.
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|.*\Z)", re.S
+    ),
 )
 
 _STANDARD_ATTRS = frozenset(
@@ -57,11 +61,18 @@ def _jsonable(value: Any) -> Any:
     return redact(str(value))
 
 
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return str(record.getMessage())
+    except Exception as exc:  # bad %-arguments must not turn into non-JSON stderr text
+        return f"{record.msg!r} (unformattable arguments: {type(exc).__name__}: {exc})"
+
+
 class HclogFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "@level": hclog_level(record.levelno),
-            "@message": redact(str(record.getMessage())),
+            "@message": redact(_message(record)),
             "@module": str(record.name),
             "@timestamp": datetime.fromtimestamp(record.created, UTC).strftime(
                 "%Y-%m-%dT%H:%M:%S.%fZ"

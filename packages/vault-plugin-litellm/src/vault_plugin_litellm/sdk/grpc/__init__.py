@@ -7,11 +7,12 @@ bytes to a grpcio server costs a hop and thread hand-offs on every call (see
 event loop that terminates TLS keeps each call to one loop, one thread.
 """
 
-from .channel import ClientConnection, connect_tcp, connect_unix
+from .channel import Channel, ClientConnection, connect_tcp, connect_unix
 from .server import Kind, Server, ServerContext
 from .status import RpcError, StatusCode
 
 __all__ = [
+    "Channel",
     "ClientConnection",
     "Kind",
     "RpcError",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol, TypeVar
 
 from . import frames
 from .connection import H2Connection, StreamBase, frame_message
@@ -34,6 +34,14 @@ _RESET_TO_GRPC: dict[int, StatusCode] = {
     ErrorCode.ENHANCE_YOUR_CALM: StatusCode.RESOURCE_EXHAUSTED,
     ErrorCode.INADEQUATE_SECURITY: StatusCode.PERMISSION_DENIED,
 }
+
+
+MAX_STREAM_ID = (1 << 31) - 1
+TRANSPARENT_RETRIES = 5
+
+
+class RefusedStreamError(RpcError):
+    """The server refused the stream before processing it: safe to send again."""
 
 
 class _CallStream(StreamBase):
@@ -85,11 +93,36 @@ class ClientConnection(H2Connection):
         metadata: Iterable[Header] = (),
         timeout: float | None = None,  # noqa: ASYNC109  (also sent as grpc-timeout)
     ) -> bytes:
-        """Call ``path`` with one serialised request; returns the serialised response."""
+        """Call ``path`` with one serialised request; returns the serialised response.
+
+        A stream the server refused (REFUSED_STREAM: it did not process the request) is
+        retried transparently, as gRPC clients do; any other failure is the caller's.
+        """
+        metadata = list(metadata)
+        for _ in range(TRANSPARENT_RETRIES):
+            try:
+                return await self._unary_once(path, payload, metadata, timeout)
+            except RefusedStreamError:
+                continue
+        return await self._unary_once(path, payload, metadata, timeout)
+
+    async def _unary_once(
+        self,
+        path: str,
+        payload: bytes,
+        metadata: list[Header],
+        timeout: float | None,  # noqa: ASYNC109  (also sent as grpc-timeout)
+    ) -> bytes:
         if self.closed:
             raise RpcError(StatusCode.UNAVAILABLE, "connection closed")
         if self._goaway_last is not None:
             raise RpcError(StatusCode.UNAVAILABLE, "connection is going away")
+        while len(self._streams) >= self.peer_max_streams and not self.closed:
+            slot: asyncio.Future[None] = self._loop.create_future()
+            self._window_waiters.append(slot)  # woken whenever a stream ends
+            await slot
+        if self._next_stream > MAX_STREAM_ID:
+            raise RpcError(StatusCode.UNAVAILABLE, "stream ids exhausted: open a new connection")
         stream_id = self._next_stream
         self._next_stream += 2
         # Encoded before the stream exists: a header value that cannot be sent leaves nothing.
@@ -189,11 +222,18 @@ class ClientConnection(H2Connection):
         else:
             self._complete(stream, stream.messages[0])
 
+    @property
+    def usable(self) -> bool:
+        """Whether new calls can start here (a :class:`Channel` redials when not)."""
+        return not self.closed and self._goaway_last is None and self._next_stream <= MAX_STREAM_ID
+
     def _complete(self, stream: _CallStream, result: bytes | RpcError) -> None:
         self._streams.pop(stream.id, None)
+        # Wakes a request still waiting for window (it must stop now) and calls waiting for
+        # a free stream under the peer's MAX_CONCURRENT_STREAMS.
+        self._wake_senders()
         if not stream.local_closed:
             stream.local_closed = True
-            self._wake_senders()  # a request still waiting for window must stop now
         if stream.future.done():
             return
         if isinstance(result, RpcError):
@@ -202,6 +242,9 @@ class ClientConnection(H2Connection):
             stream.future.set_result(result)
 
     def on_stream_reset(self, stream: _CallStream, code: int) -> None:
+        if code == ErrorCode.REFUSED_STREAM and not stream.got_headers:
+            self._complete(stream, RefusedStreamError(StatusCode.UNAVAILABLE, "stream refused"))
+            return
         grpc_code = _RESET_TO_GRPC.get(code, StatusCode.INTERNAL)
         self._complete(
             stream, RpcError(grpc_code, f"stream reset by the peer (HTTP/2 error {code})")
@@ -249,3 +292,94 @@ async def connect_tcp(
         ssl_handshake_timeout=10 if ssl_context else None,
     )
     return conn
+
+
+Dial = Callable[[], Awaitable[ClientConnection]]
+
+
+class UnaryCaller(Protocol):
+    """What service clients need: a :class:`Channel` or a bare :class:`ClientConnection`."""
+
+    async def call(
+        self,
+        path: str,
+        request: Message,
+        response_type: MessageType[M],
+        *,
+        metadata: Iterable[Header] = (),
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> M: ...
+
+
+class Channel:
+    """Calls over a connection that is redialled when it is gone, like grpc-go's ClientConn.
+
+    A connection ends for good when the peer closes it, says GOAWAY, or when its 2^30 client
+    stream ids run out (days of storage calls on a busy mount). Calls in flight then fail
+    with UNAVAILABLE; the next call dials again.
+    """
+
+    def __init__(self, dial: Dial, conn: ClientConnection | None = None) -> None:
+        self._dial = dial
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def connection(self) -> ClientConnection:
+        conn = self._conn
+        if conn is not None and conn.usable:
+            return conn
+        async with self._lock:
+            if self._closed:
+                raise RpcError(StatusCode.UNAVAILABLE, "channel closed")
+            conn = self._conn
+            if conn is None or not conn.usable:
+                if conn is not None:
+                    conn.close()
+                try:
+                    conn = await self._dial()
+                except (OSError, ssl.SSLError) as exc:
+                    raise RpcError(StatusCode.UNAVAILABLE, f"dialing failed: {exc}") from exc
+                self._conn = conn
+            return conn
+
+    async def unary(
+        self,
+        path: str,
+        payload: bytes,
+        *,
+        metadata: Iterable[Header] = (),
+        timeout: float | None = None,  # noqa: ASYNC109  (also sent as grpc-timeout)
+    ) -> bytes:
+        conn = await self.connection()
+        return await conn.unary(path, payload, metadata=metadata, timeout=timeout)
+
+    async def call(
+        self,
+        path: str,
+        request: Message,
+        response_type: MessageType[M],
+        *,
+        metadata: Iterable[Header] = (),
+        timeout: float | None = None,  # noqa: ASYNC109  (also sent as grpc-timeout)
+    ) -> M:
+        conn = self._conn
+        if conn is None or not conn.usable:
+            conn = await self.connection()
+        data = await conn.unary(
+            path, request.SerializeToString(), metadata=metadata, timeout=timeout
+        )
+        return response_type.FromString(data)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._conn is not None:
+            self._conn.close()
+
+    async def wait_closed(self) -> None:
+        if self._conn is not None:
+            await self._conn.wait_closed()

@@ -142,7 +142,8 @@ class H2Connection(asyncio.Protocol):
             end = len(buf)
             while end - pos >= 9:
                 length, ftype, flags, stream_id = frames.unpack_header(buf, pos)
-                if length > frames.MAX_FRAME_SIZE_LIMIT:
+                # We never raise SETTINGS_MAX_FRAME_SIZE, so the default is the limit.
+                if length > frames.DEFAULT_MAX_FRAME_SIZE:
                     raise ConnectionError_(ErrorCode.FRAME_SIZE_ERROR, "frame too large")
                 if end - pos - 9 < length:
                     break
@@ -250,6 +251,8 @@ class H2Connection(asyncio.Protocol):
         if self._header_block is not None and ftype != FrameType.CONTINUATION:
             raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "expected CONTINUATION")
         if ftype == FrameType.DATA:
+            if stream_id == 0:
+                raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0")
             self._on_data_frame(flags, stream_id, payload)
         elif ftype == FrameType.HEADERS:
             if stream_id == 0:
@@ -270,11 +273,18 @@ class H2Connection(asyncio.Protocol):
                 self._header_block = None
                 self._on_header_block(stream_id, pending[1], bytes(pending[2]))
         elif ftype == FrameType.SETTINGS:
-            if not flags & Flag.ACK:
+            if stream_id != 0:
+                raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream")
+            if flags & Flag.ACK:
+                if payload:
+                    raise ConnectionError_(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK with data")
+            else:
                 self._on_settings(payload)
         elif ftype == FrameType.WINDOW_UPDATE:
             self._on_window_update(stream_id, payload)
         elif ftype == FrameType.PING:
+            if stream_id != 0:
+                raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "PING on a stream")
             if len(payload) != 8:
                 raise ConnectionError_(ErrorCode.FRAME_SIZE_ERROR, "PING payload must be 8 octets")
             if not flags & Flag.ACK:
@@ -285,6 +295,8 @@ class H2Connection(asyncio.Protocol):
             if stream is not None:
                 self.on_stream_reset(stream, code)
         elif ftype == FrameType.GOAWAY:
+            if stream_id != 0:
+                raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream")
             last, code = struct.unpack_from(">II", payload)
             self.on_goaway(last & 0x7FFF_FFFF, code, payload[8:])
         elif ftype == FrameType.PUSH_PROMISE:
@@ -343,11 +355,18 @@ class H2Connection(asyncio.Protocol):
             if increment == 0:
                 raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "zero window increment")
             self.conn_send_window += increment
+            if self.conn_send_window > frames.MAX_WINDOW:
+                raise ConnectionError_(ErrorCode.FLOW_CONTROL_ERROR, "window beyond 2^31-1")
         else:
             stream = self._streams.get(stream_id)
             if stream is None:
                 return
             stream.send_window += increment
+            if stream.send_window > frames.MAX_WINDOW:
+                # A stream error: only this stream is reset.
+                self._streams.pop(stream_id, None)
+                self.write(frames.rst_stream(stream_id, ErrorCode.FLOW_CONTROL_ERROR))
+                self.on_stream_reset(stream, ErrorCode.FLOW_CONTROL_ERROR)
         self._wake_senders()
 
     # -- role hooks ----------------------------------------------------------------------

@@ -68,6 +68,8 @@ def parse_timeout(value: str) -> float | None:
 
 def format_timeout(seconds: float) -> str:
     """The shortest exact-enough ``grpc-timeout`` (at most 8 digits, as the spec requires)."""
+    if not seconds < 3600 * 99_999_999:  # also NaN and infinity: the longest expressible
+        return "99999999H"
     for unit, scale in (("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("S", 1.0), ("M", 60.0)):
         amount = max(0, int(seconds / scale))
         if amount < 100_000_000:

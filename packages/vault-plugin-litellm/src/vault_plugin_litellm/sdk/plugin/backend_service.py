@@ -18,7 +18,7 @@ from typing import cast
 from vault_plugin_proto.pb import backend_pb2 as pb
 
 from ..goplugin import Broker, BrokerError
-from ..grpc import ClientConnection, RpcError, Server, ServerContext, StatusCode
+from ..grpc import Channel, RpcError, Server, ServerContext, StatusCode
 from ..logical import (
     BackendConfig,
     BackendFactory,
@@ -39,7 +39,7 @@ MULTIPLEX_ID = "multiplex_id"
 @dataclass(slots=True)
 class _Instance:
     backend: LogicalBackend
-    conn: ClientConnection
+    conn: Channel
     storage: GrpcStorage
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from vault_plugin_proto.pb import backend_pb2 as pb
 
-from ..grpc import ClientConnection, RpcError
+from ..grpc import RpcError
+from ..grpc.channel import UnaryCaller
 from ..logical import StorageEntry, StorageError
 
 
@@ -17,7 +18,7 @@ class GrpcStorage:
     probes, arrive as gRPC errors; both become :class:`StorageError`.
     """
 
-    def __init__(self, conn: ClientConnection) -> None:
+    def __init__(self, conn: UnaryCaller) -> None:
         self._conn = conn
 
     async def get(self, key: str) -> StorageEntry | None:

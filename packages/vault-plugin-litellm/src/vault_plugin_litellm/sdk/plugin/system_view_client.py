@@ -9,7 +9,8 @@ from google.protobuf.message import Message
 from vault_plugin_proto.logical import identity_pb2
 from vault_plugin_proto.pb import backend_pb2 as pb
 
-from ..grpc import ClientConnection, RpcError
+from ..grpc import RpcError
+from ..grpc.channel import UnaryCaller
 from ..grpc.server import MessageType
 from ..logical import Alias, Entity, Group, LogicalError, PluginEnvironment
 from .translate import ns_to_timedelta
@@ -36,7 +37,7 @@ class GrpcSystemView:
     """Unlike Go's client, failures raise instead of reading as zero: a lease computed
     from a TTL of 0 would be silently wrong."""
 
-    def __init__(self, conn: ClientConnection) -> None:
+    def __init__(self, conn: UnaryCaller) -> None:
         self._conn = conn
 
     async def _call(self, method: str, request: Message, reply_type: MessageType[R]) -> R:
