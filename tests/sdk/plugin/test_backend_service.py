@@ -26,6 +26,7 @@ from vault_plugin_litellm.sdk.logical import (
     SpecialPaths,
     StorageEntry,
     StorageError,
+    UnsupportedByHostError,
 )
 from vault_plugin_litellm.sdk.plugin import BackendService
 from vault_plugin_litellm.sdk.plugin.backend_service import load_factory
@@ -304,5 +305,6 @@ async def test_system_view_client(conn: ClientConnection) -> None:
         SystemViewError, match="system view GeneratePasswordFromPolicy: policy name missing"
     ):
         await view.generate_password_from_policy("")
-    with pytest.raises(SystemViewError, match="system view MaxLeaseTTL: unknown method"):
-        await view.max_lease_ttl()  # failures raise instead of reading as zero
+    # Failures raise instead of reading as zero; a method the host lacks says so.
+    with pytest.raises(UnsupportedByHostError, match="system view MaxLeaseTTL is not supported"):
+        await view.max_lease_ttl()

@@ -122,4 +122,12 @@ class StorageError(LogicalError):
     """
 
 
+class UnsupportedByHostError(LogicalError):
+    """The host does not offer this (a method only OpenBao, or only Vault, implements)."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(f"{feature} is not supported by this server")
+        self.feature = feature
+
+
 READ_ONLY_STORAGE = "cannot write to readonly storage"

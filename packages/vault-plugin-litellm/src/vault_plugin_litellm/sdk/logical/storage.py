@@ -95,9 +95,21 @@ class InMemoryStorage:
             keys.append(key)
         return immediate_children(keys, prefix)
 
+    async def list_page(self, prefix: str, after: str = "", limit: int = 0) -> builtins.list[str]:
+        return page_of(await self.list(prefix), after, limit)
+
     def keys(self) -> builtins.list[str]:
         """Every key held, sorted (a test convenience, not part of :class:`Storage`)."""
         return list(self._keys)
+
+
+def page_of(keys: Iterable[str], after: str = "", limit: int = 0) -> builtins.list[str]:
+    """Sorted ``keys`` strictly after ``after``, at most ``limit`` of them (0 or less: all).
+
+    The semantics of OpenBao's ``ListPage``, for storage that only lists.
+    """
+    out = sorted(k for k in keys if k > after) if after else sorted(keys)
+    return out[:limit] if limit > 0 else out
 
 
 def encode_json(value: Any) -> bytes:

@@ -1,68 +1,158 @@
-"""``pb.Storage`` on the host, as a :class:`~..logical.Storage`."""
+"""``pb.Storage`` on the host, as a :class:`~..logical.Storage`.
+
+OpenBao adds paging (``ListPage``) and transactions (``IsTransactional``, ``BeginTx``,
+``BeginReadOnlyTx``, ``Commit``, ``Rollback`` and a ``txn`` field on the data calls); Vault
+answers those with UNIMPLEMENTED. Paging then falls back to a full list filtered here, and a
+transaction cannot be begun (:class:`~..logical.UnsupportedByHostError`).
+"""
 
 from __future__ import annotations
 
+import builtins
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Protocol, TypeVar
+
+from google.protobuf.message import Message
 from vault_plugin_proto.pb import backend_pb2 as pb
 
-from ..grpc import RpcError
+from ..grpc import RpcError, StatusCode
 from ..grpc.channel import UnaryCaller
-from ..logical import StorageEntry, StorageError
+from ..grpc.server import MessageType
+from ..logical import StorageEntry, StorageError, UnsupportedByHostError
+from ..logical.storage import page_of
+
+R = TypeVar("R", bound="_Reply")
 
 
-class GrpcStorage:
-    """The mount's storage view, over the broker connection dialled at ``Setup``.
+class _Reply(Protocol):
+    """Every storage reply reports the host's failure in ``err``."""
 
-    The host reports storage failures in the reply's ``err`` string, which must reach the host
-    again unchanged (some texts make it forward the request to the active node). Transport
-    failures, and the "missing storage implementation" the host answers during registration
-    probes, arrive as gRPC errors; both become :class:`StorageError`.
-    """
+    @property
+    def err(self) -> str: ...
 
+
+class _Calls:
     def __init__(self, conn: UnaryCaller) -> None:
         self._conn = conn
 
-    async def get(self, key: str) -> StorageEntry | None:
+    async def _call(self, method: str, request: Message, reply_type: MessageType[R]) -> R:
+        """One storage RPC. Transport failures, and the "missing storage implementation" the
+        host answers during registration probes, arrive as gRPC errors; the host's own storage
+        failures arrive in ``err``, whose text must reach the host again unchanged (some make
+        it forward the request to the active node). All become :class:`StorageError`."""
         try:
-            reply = await self._conn.call(
-                "/pb.Storage/Get", pb.StorageGetArgs(key=key), pb.StorageGetReply
-            )
+            reply = await self._conn.call(f"/pb.Storage/{method}", request, reply_type)
         except RpcError as exc:
+            if exc.code == StatusCode.UNIMPLEMENTED:
+                raise UnsupportedByHostError(f"storage {method}") from None
             raise StorageError(exc.message or str(exc)) from None
         if reply.err:
             raise StorageError(reply.err)
+        return reply
+
+
+class GrpcStorage(_Calls):
+    """The mount's storage view, over the broker channel dialled at ``Setup``."""
+
+    _txn = ""  # the data calls of a transaction carry its id; plain storage sends none
+
+    def __init__(self, conn: UnaryCaller) -> None:
+        super().__init__(conn)
+        self._paging: bool | None = None  # unknown until the host has been asked
+        self._transactional: bool | None = None
+
+    async def get(self, key: str) -> StorageEntry | None:
+        reply = await self._call(
+            "Get", pb.StorageGetArgs(key=key, txn=self._txn), pb.StorageGetReply
+        )
         if not reply.HasField("entry"):
             return None
         entry = reply.entry
         return StorageEntry(entry.key, entry.value, entry.seal_wrap)
 
     async def put(self, entry: StorageEntry) -> None:
-        args = pb.StoragePutArgs(
-            entry=pb.StorageEntry(key=entry.key, value=entry.value, seal_wrap=entry.seal_wrap)
-        )
-        try:
-            reply = await self._conn.call("/pb.Storage/Put", args, pb.StoragePutReply)
-        except RpcError as exc:
-            raise StorageError(exc.message or str(exc)) from None
-        if reply.err:
-            raise StorageError(reply.err)
+        value = pb.StorageEntry(key=entry.key, value=entry.value, seal_wrap=entry.seal_wrap)
+        await self._call("Put", pb.StoragePutArgs(entry=value, txn=self._txn), pb.StoragePutReply)
 
     async def delete(self, key: str) -> None:
-        try:
-            reply = await self._conn.call(
-                "/pb.Storage/Delete", pb.StorageDeleteArgs(key=key), pb.StorageDeleteReply
-            )
-        except RpcError as exc:
-            raise StorageError(exc.message or str(exc)) from None
-        if reply.err:
-            raise StorageError(reply.err)
+        args = pb.StorageDeleteArgs(key=key, txn=self._txn)
+        await self._call("Delete", args, pb.StorageDeleteReply)
 
     async def list(self, prefix: str) -> list[str]:
+        args = pb.StorageListArgs(prefix=prefix, txn=self._txn)
+        return list((await self._call("List", args, pb.StorageListReply)).keys)
+
+    async def list_page(self, prefix: str, after: str = "", limit: int = 0) -> builtins.list[str]:
+        """Children of ``prefix`` sorted after ``after``, at most ``limit`` (0: all).
+
+        OpenBao pages on the server; on a host without ``ListPage`` the page is cut from a
+        full list (the answers are the same, the cost is not).
+        """
+        if self._paging is not False:
+            args = pb.StorageListPageArgs(prefix=prefix, after=after, limit=limit, txn=self._txn)
+            try:
+                keys = (await self._call("ListPage", args, pb.StorageListReply)).keys
+            except UnsupportedByHostError:
+                self._paging = False
+            else:
+                self._paging = True
+                return list(keys)
+        return page_of(await self.list(prefix), after, limit)
+
+    async def is_transactional(self) -> bool:
+        """Whether the host's storage supports transactions (never on Vault)."""
+        if self._transactional is None:
+            try:
+                reply = await self._conn.call(
+                    "/pb.Storage/IsTransactional", pb.Empty(), pb.StorageIsTransactionalReply
+                )
+            except RpcError as exc:
+                if exc.code != StatusCode.UNIMPLEMENTED:
+                    raise StorageError(exc.message or str(exc)) from None
+                self._transactional = False
+            else:
+                self._transactional = reply.transactional
+        return self._transactional
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[GrpcTransaction]:
+        """A storage transaction: committed when the block ends, rolled back if it raises.
+
+        Refused with :class:`UnsupportedByHostError` where the host cannot do transactions.
+        An unknown transaction id makes OpenBao's data calls silently non-transactional, so a
+        transaction is only ever used inside this block.
+        """
+        if not await self.is_transactional():
+            raise UnsupportedByHostError("storage transactions")
+        method = "BeginReadOnlyTx" if read_only else "BeginTx"
+        begun = await self._call(method, pb.Empty(), pb.StorageBeginTxReply)
+        txn = GrpcTransaction(self._conn, begun.txn)
         try:
-            reply = await self._conn.call(
-                "/pb.Storage/List", pb.StorageListArgs(prefix=prefix), pb.StorageListReply
+            yield txn
+        except BaseException:
+            await txn.rollback()
+            raise
+        await txn.commit()
+
+
+class GrpcTransaction(GrpcStorage):
+    """The data calls of one open transaction (use :meth:`GrpcStorage.transaction`)."""
+
+    def __init__(self, conn: UnaryCaller, txn: str) -> None:
+        super().__init__(conn)
+        self._txn = txn
+        self._done = False
+
+    async def commit(self) -> None:
+        if not self._done:
+            self._done = True
+            await self._call(
+                "Commit", pb.StorageCommitTxArgs(txn=self._txn), pb.StorageCommitTxReply
             )
-        except RpcError as exc:
-            raise StorageError(exc.message or str(exc)) from None
-        if reply.err:
-            raise StorageError(reply.err)
-        return list(reply.keys)
+
+    async def rollback(self) -> None:
+        if not self._done:
+            self._done = True
+            args = pb.StorageRollbackTxArgs(txn=self._txn)
+            await self._call("Rollback", args, pb.StorageRollbackTxReply)

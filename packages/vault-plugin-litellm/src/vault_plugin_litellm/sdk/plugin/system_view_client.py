@@ -9,10 +9,17 @@ from google.protobuf.message import Message
 from vault_plugin_proto.logical import identity_pb2
 from vault_plugin_proto.pb import backend_pb2 as pb
 
-from ..grpc import RpcError
+from ..grpc import RpcError, StatusCode
 from ..grpc.channel import UnaryCaller
 from ..grpc.server import MessageType
-from ..logical import Alias, Entity, Group, LogicalError, PluginEnvironment
+from ..logical import (
+    Alias,
+    Entity,
+    Group,
+    LogicalError,
+    PluginEnvironment,
+    UnsupportedByHostError,
+)
 from .translate import ns_to_timedelta
 
 R = TypeVar("R")
@@ -44,6 +51,8 @@ class GrpcSystemView:
         try:
             return await self._conn.call(f"/pb.SystemView/{method}", request, reply_type)
         except RpcError as exc:
+            if exc.code == StatusCode.UNIMPLEMENTED:
+                raise UnsupportedByHostError(f"system view {method}") from None
             raise SystemViewError(f"system view {method}: {exc.message or exc}") from None
 
     async def default_lease_ttl(self) -> timedelta:
@@ -122,3 +131,15 @@ class GrpcSystemView:
         if reply.err:
             raise SystemViewError(reply.err)
         return reply.cluster_id
+
+    async def generate_identity_token(self, audience: str, ttl: timedelta) -> tuple[str, timedelta]:
+        """A plugin identity token (Vault only; OpenBao answers UnsupportedByHostError).
+
+        Unlike every other duration in the protocol, this one travels in whole seconds.
+        """
+        reply = await self._call(
+            "GenerateIdentityToken",
+            pb.GenerateIdentityTokenRequest(audience=audience, ttl=int(ttl.total_seconds())),
+            pb.GenerateIdentityTokenResponse,
+        )
+        return reply.token, timedelta(seconds=reply.ttl)
