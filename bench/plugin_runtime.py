@@ -22,10 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from vault_plugin_litellm.sdk.goplugin import host_identity
 from vault_plugin_litellm.sdk.goplugin.handshake import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 
 from e2e.openbao import ROOT_TOKEN, OpenBaoServer, plugin_processes
@@ -88,34 +85,12 @@ async def throughput(port: int, path: str, clients: int, seconds: float) -> floa
     return done / (time.perf_counter() - start)
 
 
-def host_cert_pem() -> str:
-    """A one-time certificate like go-plugin's: ECDSA P-521, SAN localhost, CA."""
-    key = ec.generate_private_key(ec.SECP521R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = time.time()
-    import datetime
-
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime.datetime.fromtimestamp(now - 30, datetime.UTC))
-        .not_valid_after(datetime.datetime.fromtimestamp(now + 3600, datetime.UTC))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA512())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
 def start_to_handshake(launcher: Path, runs: int) -> list[float]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE,
         "PLUGIN_PROTOCOL_VERSIONS": "5",
-        "PLUGIN_CLIENT_CERT": host_cert_pem(),
+        "PLUGIN_CLIENT_CERT": host_identity.generate_host_identity().cert_pem.decode(),
     }
     out = []
     for _ in range(runs):

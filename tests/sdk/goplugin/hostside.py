@@ -4,7 +4,6 @@ environment it gives a plugin, and starting the plugin as a real process."""
 from __future__ import annotations
 
 import base64
-import datetime
 import os
 import subprocess
 import sys
@@ -12,66 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from vault_plugin_litellm.sdk.goplugin import handshake, tls
+from cryptography.hazmat.primitives import serialization
+from vault_plugin_litellm.sdk.goplugin import handshake, host_identity, tls
 
 PLUGIN_MAIN = Path(__file__).with_name("plugin_main.py")
 
 
 def go_plugin_host_identity() -> tls.Identity:
-    """A certificate made the way go-plugin's mtls.go makes the host's: ECDSA P-521,
-    ecdsa-with-SHA512, self-signed CA, SAN localhost, EKU client and server auth."""
-    key = ec.generate_private_key(ec.SECP521R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HashiCorp"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-        ]
-    )
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(seconds=30))
-        .not_valid_after(now + datetime.timedelta(hours=262_980))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA512())
-    )
-    return tls.Identity(
-        cert_der=cert.public_bytes(serialization.Encoding.DER),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
+    """A certificate made the way go-plugin's mtls.go makes the host's (P-521, SHA-512)."""
+    return host_identity.generate_host_identity()
 
 
 def cert_pem_from_handshake(field: str) -> str:

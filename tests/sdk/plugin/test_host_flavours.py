@@ -176,6 +176,7 @@ async def test_transactions_commit_roll_back_or_are_refused(
         assert (await txn.get("t/one")) is not None  # reads see the transaction's writes
         assert await storage.get("t/one") is None  # others do not, until the commit
     assert fake.data["t/one"] == b"1"
+
     async def failing_work() -> None:
         async with storage.transaction() as txn:
             await txn.put(StorageEntry("t/two", b"2"))

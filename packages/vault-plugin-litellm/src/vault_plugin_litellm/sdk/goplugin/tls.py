@@ -17,10 +17,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from . import der
 
 HOSTNAME = "localhost"  # the only name the host verifies, against the SAN
 
@@ -41,50 +41,63 @@ class Identity:
         return f"Identity(cert_der=<{len(self.cert_der)} bytes>, key_pem=<redacted>)"
 
 
+# Object identifiers of what the certificate says (RFC 5280, RFC 5758).
+_ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2"
+_COMMON_NAME = "2.5.4.3"
+_SUBJECT_ALT_NAME = "2.5.29.17"
+_BASIC_CONSTRAINTS = "2.5.29.19"
+_KEY_USAGE = "2.5.29.15"
+_EXT_KEY_USAGE = "2.5.29.37"
+_SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+_DNS_NAME = HOSTNAME.encode("ascii")  # GeneralName dNSName, [2] IMPLICIT IA5String
+
+
+def _extension(oid: str, value: bytes, *, critical: bool = False) -> bytes:
+    flag = der.boolean(True) if critical else b""  # DER omits the FALSE default
+    return der.sequence(der.oid(oid), flag, der.octet_string(value))
+
+
 def generate_identity(validity_days: int = 365 * 10) -> Identity:
-    """A self-signed P-256 certificate with the properties the host checks.
+    """A self-signed ECDSA P-256 certificate with the properties the host checks.
 
     SAN ``DNS:localhost`` (the host refuses CN-only names) and EKU serverAuth + clientAuth
-    (the same certificate serves the plugin's listener and every broker dial).
+    (the same certificate serves the plugin's listener and every broker dial); valid from 30 s
+    ago, for clock skew. Encoded by :mod:`.der`, signed by ``cryptography``.
     """
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTNAME)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(seconds=30))
-        .not_valid_after(now + datetime.timedelta(days=validity_days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOSTNAME)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
+    name = der.sequence(der.set_of(der.sequence(der.oid(_COMMON_NAME), der.utf8_string(HOSTNAME))))
+    algorithm = der.sequence(der.oid(_ECDSA_WITH_SHA256))
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    # keyUsage bits 0 (digitalSignature), 4 (keyAgreement), 5 (keyCertSign): 10001100, with
+    # the two trailing zero bits declared unused.
+    key_usage = der.bit_string(b"\x8c", unused_bits=2)
+    extensions = der.sequence(
+        _extension(_SUBJECT_ALT_NAME, der.sequence(der.context(2, _DNS_NAME, constructed=False))),
+        _extension(_BASIC_CONSTRAINTS, der.sequence(der.boolean(True)), critical=True),
+        _extension(_KEY_USAGE, key_usage, critical=True),
+        _extension(_EXT_KEY_USAGE, der.sequence(der.oid(_SERVER_AUTH), der.oid(_CLIENT_AUTH))),
     )
+    tbs = der.sequence(
+        der.context(0, der.integer(2)),  # X.509 v3
+        der.integer(int.from_bytes(os.urandom(19), "big") >> 1 or 1),  # positive, < 2^159
+        algorithm,
+        name,
+        der.sequence(
+            der.time(now - datetime.timedelta(seconds=30)),
+            der.time(now + datetime.timedelta(days=validity_days)),
+        ),
+        name,
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        der.context(3, extensions),
+    )
+    signature = key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    cert_der = der.sequence(tbs, algorithm, der.bit_string(signature))
     return Identity(
-        cert_der=cert.public_bytes(serialization.Encoding.DER),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+        cert_der=cert_der,
+        cert_pem=der.pem("CERTIFICATE", cert_der),
         key_pem=key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

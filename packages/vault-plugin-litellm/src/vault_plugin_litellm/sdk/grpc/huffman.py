@@ -7,6 +7,8 @@ the RFC's; tests check the derived codes against the RFC's published codes and e
 
 from __future__ import annotations
 
+import functools
+
 # Code length in bits of each symbol 0..256, in symbol order.
 CODE_LENGTHS: tuple[int, ...] = (
     # 0-31: control characters
@@ -56,17 +58,20 @@ def canonical_codes(lengths: tuple[int, ...] = CODE_LENGTHS) -> list[tuple[int, 
     return codes
 
 
-CODES = canonical_codes()
+@functools.cache
+def _codes() -> list[tuple[int, int]]:
+    return canonical_codes()
 
 
-def _build_decode_table() -> dict[tuple[int, int], int]:
-    return {(code, length): sym for sym, (code, length) in enumerate(CODES)}
+@functools.cache
+def _tables() -> tuple[dict[tuple[int, int], int], list[int]]:
+    """The decode table keyed by ``(code, length)``, and the lengths that occur.
 
-
-# Keyed by (code, length): decoding walks bit by bit but only probes at lengths that exist.
-_DECODE = _build_decode_table()
-_LENGTHS = sorted(set(CODE_LENGTHS))
-_MIN_LEN = _LENGTHS[0]
+    Built on first use: most header blocks from grpc-go are indexed fields with no Huffman
+    strings at all, and a plugin's start-up should not pay for the table.
+    """
+    table = {(code, length): sym for sym, (code, length) in enumerate(canonical_codes())}
+    return table, sorted(set(CODE_LENGTHS))
 
 
 def decode(data: bytes) -> bytes:
@@ -75,9 +80,9 @@ def decode(data: bytes) -> bytes:
     value = int.from_bytes(data, "big")
     total = len(data) * 8
     pos = 0  # bits consumed
-    table = _DECODE
-    while total - pos >= _MIN_LEN:
-        for length in _LENGTHS:
+    table, lengths = _tables()
+    while total - pos >= lengths[0]:
+        for length in lengths:
             if length > total - pos:
                 break
             code = (value >> (total - pos - length)) & ((1 << length) - 1)
@@ -104,8 +109,9 @@ def encode(data: bytes) -> bytes:
     """Huffman-code ``data`` (used by tests and by peers' encoders we emulate)."""
     acc = 0
     nbits = 0
+    codes = _codes()
     for byte in data:
-        code, length = CODES[byte]
+        code, length = codes[byte]
         acc = (acc << length) | code
         nbits += length
     pad = -nbits % 8
