@@ -41,6 +41,8 @@ class PluginContext:
 
 
 Register = Callable[[PluginContext], None]
+"""Adds the plugin's own services. Called once the handshake line is out, before anything is
+served, so that its imports are not part of the time the host waits for the line."""
 
 
 def _socket_dir(env: Mapping[str, str]) -> str:
@@ -79,7 +81,6 @@ async def serve(register: Register, env: Mapping[str, str]) -> int:
         "/plugin.GRPCBroker/StartStream", grpc_broker_pb2.ConnInfo, broker.start_stream
     )
     services.register(server, lifecycle)
-    register(PluginContext(server, broker, lifecycle, env))
 
     directory = _socket_dir(env)
     socket_path = os.path.join(directory, "plugin.sock")
@@ -94,6 +95,9 @@ async def serve(register: Register, env: Mapping[str, str]) -> int:
                 "unix", socket_path, cert_field, version=handshake.negotiate_version(env)
             ),
         )
+        # The caller's services are added once the line is out: nothing is served before
+        # this returns (the loop has not run yet), and the host dials in the meantime.
+        register(PluginContext(server, broker, lifecycle, env))
         log.info(
             "plugin serving",
             extra={"pid": os.getpid(), "protocol": 5, "tls": identity is not None},
