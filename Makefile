@@ -11,7 +11,7 @@ export UV_PYTHON ?= python3
 
 .PHONY: help
 help:
-	@echo "make demo    mint a LiteLLM key, use it and revoke it (see README)"
+	@echo "make demo    LiteLLM key minted, used, moved, deleted; OpenBao lease via the Python plugin"
 	@echo "make test    lint, type-check and run every test except the live LiteLLM suite"
 	@echo "make live    run the live suite against LITELLM_URL / LITELLM_MASTER_KEY"
 	@echo "make bench   print the benchmarks"
