@@ -15,12 +15,8 @@ from vault_plugin_litellm.sdk.grpc.channel import MAX_STREAM_ID, connect_unix
 from .conftest import EchoState, GrpcioState, echo_server, grpcio_echo_handlers
 
 
-async def test_a_channel_redials_after_the_server_closed_the_connection(
-    sock_dir: str, echo_state: EchoState
-) -> None:
-    path = os.path.join(sock_dir, "s.sock")
-    server = echo_server(echo_state)
-    await server.listen_unix(path)
+def recording_channel(path: str) -> tuple[Channel, list[ClientConnection]]:
+    """A channel to ``path`` and the list of connections it has dialled so far."""
     dials: list[ClientConnection] = []
 
     async def dial() -> ClientConnection:
@@ -28,7 +24,16 @@ async def test_a_channel_redials_after_the_server_closed_the_connection(
         dials.append(conn)
         return conn
 
-    channel = Channel(dial)
+    return Channel(dial), dials
+
+
+async def test_a_channel_redials_after_the_server_closed_the_connection(
+    sock_dir: str, echo_state: EchoState
+) -> None:
+    path = os.path.join(sock_dir, "s.sock")
+    server = echo_server(echo_state)
+    await server.listen_unix(path)
+    channel, dials = recording_channel(path)
     try:
         first = await channel.call("/test.Echo/Echo", StringValue(value="a"), StringValue)
         assert first.value == "a|-"
@@ -54,14 +59,7 @@ async def test_a_channel_moves_on_when_stream_ids_run_out(
     path = os.path.join(sock_dir, "s.sock")
     server = echo_server(echo_state)
     await server.listen_unix(path)
-    dials: list[ClientConnection] = []
-
-    async def dial() -> ClientConnection:
-        conn = await connect_unix(path)
-        dials.append(conn)
-        return conn
-
-    channel = Channel(dial)
+    channel, dials = recording_channel(path)
     try:
         await channel.call("/test.Echo/Echo", StringValue(value="a"), StringValue)
         dials[0]._next_stream = MAX_STREAM_ID  # the last id a client may use

@@ -367,13 +367,8 @@ class Channel:
         metadata: Iterable[Header] = (),
         timeout: float | None = None,  # noqa: ASYNC109  (also sent as grpc-timeout)
     ) -> M:
-        conn = self._conn
-        if conn is None or not conn.usable:
-            conn = await self.connection()
-        data = await conn.unary(
-            path, request.SerializeToString(), metadata=metadata, timeout=timeout
-        )
-        return response_type.FromString(data)
+        conn = await self.connection()
+        return await conn.call(path, request, response_type, metadata=metadata, timeout=timeout)
 
     def close(self) -> None:
         self._closed = True
