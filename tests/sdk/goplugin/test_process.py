@@ -200,3 +200,18 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+def test_a_host_asking_for_broker_multiplexing_is_told_it_is_unsupported() -> None:
+    plugin = start_plugin(plugin_env(PLUGIN_MULTIPLEX_GRPC="true", SDK_TEST_BROKER_DEADLINE="0.2"))
+    try:
+        assert len(plugin.fields) == 6  # no field 7: the host then refuses, as it must
+        assert plugin.proc.wait(30) == 0
+        assert plugin.proc.stderr is not None
+        stderr = plugin.proc.stderr.read().decode().splitlines()
+        # The test plugin also prints a plain line (stdout redirected to stderr): skip it.
+        lines = [json.loads(line) for line in stderr if line.startswith("{")]
+        errors = [entry["@message"] for entry in lines if entry["@level"] == "error"]
+        assert any("PLUGIN_MULTIPLEX_GRPC" in message for message in errors), lines
+    finally:
+        plugin.stop()

@@ -67,6 +67,13 @@ async def serve(register: Register, env: Mapping[str, str]) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, lifecycle.request_stop, "SIGTERM")
 
+    if env.get("PLUGIN_MULTIPLEX_GRPC", "").lower() == "true":
+        # Vault's containerised plugin runtime multiplexes the broker over yamux, which this
+        # runtime does not implement; the host will refuse the handshake, say why here too.
+        log.error(
+            "the host asked for gRPC broker multiplexing (PLUGIN_MULTIPLEX_GRPC), which this "
+            "plugin runtime does not support: run the plugin as a process, not in a container"
+        )
     host_cert = env.get("PLUGIN_CLIENT_CERT", "")
     identity = tls.generate_identity() if host_cert else None
     server_ctx = tls.server_context(identity, host_cert) if identity else None
