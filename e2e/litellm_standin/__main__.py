@@ -1,4 +1,4 @@
-"""``python -m e2e.litellm_standin [--port N] [--master-key K] [--model NAME:IN:OUT ...]``.
+"""``python -m e2e.litellm_standin [--port N] [--master-key K] [--model NAME:IN:OUT ...] [...]``.
 
 Prints ``export LITELLM_URL=... LITELLM_MASTER_KEY=...`` (so ``eval "$(...)"`` works when run in
 the background with its output redirected) and serves until interrupted or terminated.
@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="how long spend takes to show in /key/info, as the proxy's batch writes (default 10)",
     )
+    parser.add_argument(
+        "--disable-custom-api-keys",
+        action="store_true",
+        help="refuse caller-chosen raw keys on generate, as general_settings does (403)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request (path only)")
     args = parser.parse_args(argv)
     try:
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             models=models,
             port=args.port,
             spend_write_interval=args.spend_write_interval,
+            disable_custom_api_keys=args.disable_custom_api_keys,
         )
     except ValueError as exc:
         parser.error(str(exc))

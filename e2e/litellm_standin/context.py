@@ -15,6 +15,8 @@ class Context:
     master_key: str
     models: Mapping[str, Model]
     store: Store = field(default_factory=Store)
+    # general_settings.disable_custom_api_keys: generate refuses a caller's own ``key`` (403).
+    disable_custom_api_keys: bool = False
 
 
 @dataclass(frozen=True)

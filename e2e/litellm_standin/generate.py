@@ -126,7 +126,7 @@ def _generate(ctx: Context, caller: Caller, data: GenerateKeyRequest) -> dict[st
         fields["allowed_routes"] = list(KEY_TYPE_ROUTES[data.key_type])
     rules.check_alias_format(data.key_alias)
     rules.check_alias_unique(ctx.store, data.key_alias)
-    rules.check_custom_key(data.key)
+    rules.check_custom_key(data.key, allowed=not ctx.disable_custom_api_keys)
     rules.check_organization(data.organization_id)
     return _insert(
         ctx,

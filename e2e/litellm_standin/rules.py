@@ -77,9 +77,18 @@ def check_alias_unique(store: Store, alias: str | None, own_token: str | None = 
         )
 
 
-def check_custom_key(raw: str | None) -> None:
+def check_custom_key(raw: str | None, *, allowed: bool = True) -> None:
+    """A caller's own raw key: refused outright when custom keys are disabled, then its format."""
     if raw is None:
         return
+    if not allowed:
+        raise HTTPProblem(
+            403,
+            {
+                "error": "Custom API key values are disabled by your administrator. "
+                "Keys must be auto-generated."
+            },
+        )
     if not raw.startswith("sk-"):
         shown = f"{raw[:4]}****{raw[-4:]}" if len(raw) > 8 else "****"
         raise HTTPProblem(

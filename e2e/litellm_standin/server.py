@@ -264,7 +264,8 @@ class StandIn:
     ``with StandIn() as proxy: ... proxy.url ... proxy.master_key``. ``port=0`` picks a free port.
     Without ``master_key`` a random one is made (see :attr:`master_key`). Budgets act on spend at
     once; the ``spend`` that ``/key/info`` shows catches up every ``spend_write_interval`` seconds,
-    as on the real proxy (0 writes it at once).
+    as on the real proxy (0 writes it at once). ``disable_custom_api_keys`` acts as the proxy's
+    ``general_settings.disable_custom_api_keys``: generate refuses a caller's own ``key`` (403).
     """
 
     def __init__(
@@ -274,12 +275,17 @@ class StandIn:
         *,
         port: int = 0,
         spend_write_interval: float = 10.0,
+        disable_custom_api_keys: bool = False,
     ) -> None:
         key = master_key if master_key is not None else f"sk-standin-{secrets.token_urlsafe(16)}"
         if not key.startswith("sk-"):
             raise ValueError("master_key: must start with 'sk-', as LiteLLM requires of it")
         self.master_key = key
-        self.context = Context(master_key=key, models={model.name: model for model in models})
+        self.context = Context(
+            master_key=key,
+            models={model.name: model for model in models},
+            disable_custom_api_keys=disable_custom_api_keys,
+        )
         # Like the proxy, spend reaches the key rows in batches (PROXY_BATCH_WRITE_AT, 10 s).
         self.context.store.spend_write_interval = timedelta(seconds=spend_write_interval)
         self._port = port

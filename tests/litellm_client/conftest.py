@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Unpack
@@ -206,7 +208,7 @@ def live_client(live_proxy: LiveProxy) -> Iterator[LiteLLMClient]:
 def created(live_client: LiteLLMClient) -> Iterator[CreatedKeys]:
     keys = CreatedKeys(prefix=f"lc-test-{uuid.uuid4().hex[:8]}-")
     yield keys
-    # Also sweep by alias prefix: keys recovered without a known token are found this way.
+    # Also sweep by alias prefix: keys minted by attempts whose answers a test dropped.
     swept = {k.token for k in live_client.list_keys(key_alias=keys.prefix, substring_matching=True)}
     leftovers = sorted(t for t in keys.tokens | swept if t)
     if leftovers:
@@ -249,18 +251,22 @@ class LosingTransport(httpx.BaseTransport):
     """Sends requests to the real proxy, then drops the answers of the first ``n`` calls to a path.
 
     This is the ambiguous failure retries must handle: the proxy did the work, the client never
-    heard about it.
+    heard about it. With ``successes_only``, refusals pass and only 2xx answers are dropped.
     """
 
-    def __init__(self, lose: dict[str, int]) -> None:
+    def __init__(self, lose: dict[str, int], *, successes_only: bool = False) -> None:
         self._inner = httpx.HTTPTransport()
         self._lose = dict(lose)
+        self._successes_only = successes_only
         self.sent: list[str] = []
+        self.statuses: list[int] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
         self.sent.append(request.url.path)
-        if self._lose.get(request.url.path, 0) > 0:
+        self.statuses.append(response.status_code)
+        eligible = response.is_success or not self._successes_only
+        if eligible and self._lose.get(request.url.path, 0) > 0:
             self._lose[request.url.path] -= 1
             response.read()
             response.close()
@@ -271,25 +277,127 @@ class LosingTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-LossyClient = Callable[[dict[str, int]], tuple[LiteLLMClient, LosingTransport]]
+class LateFirstTransport(httpx.BaseTransport):
+    """Holds back the first request to ``path`` and times it out, then sends it late.
+
+    The held request goes out together with the next request to the same path (the client's
+    retry), so the two reach the proxy at about the same time: the lost attempt that lands after
+    all, racing the retry.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._path = path
+        self._release = threading.Event()
+        self._late: threading.Thread | None = None
+        self.bodies: list[bytes] = []
+        self.late_status: int | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == self._path:
+            self.bodies.append(request.read())
+            if self._late is None:
+                self._late = threading.Thread(target=self._send_late, args=(request,))
+                self._late.start()
+                raise httpx.ReadTimeout("held back by the test transport", request=request)
+            self._release.set()
+        return self._inner.handle_request(request)
+
+    def _send_late(self, request: httpx.Request) -> None:
+        self._release.wait(timeout=30)
+        with httpx.Client(timeout=30) as http:
+            late = http.send(
+                http.build_request(
+                    request.method, request.url, headers=request.headers, content=request.content
+                )
+            )
+        self.late_status = late.status_code
+
+    def join(self) -> None:
+        """Wait for the held request's answer (released now if no retry came)."""
+        self._release.set()
+        if self._late is not None:
+            self._late.join(timeout=60)
+
+    def close(self) -> None:
+        self.join()
+        self._inner.close()
 
 
-@pytest.fixture
-def lossy_client(live_proxy: LiveProxy) -> Iterator[LossyClient]:
-    """``lossy_client({"/key/generate": 1})``: a client whose first generate answer is lost."""
+LossyClient = Callable[..., tuple[LiteLLMClient, LosingTransport]]
+
+
+@contextmanager
+def _lossy_clients(proxy: LiveProxy) -> Iterator[LossyClient]:
     opened: list[LiteLLMClient] = []
 
-    def make(lose: dict[str, int]) -> tuple[LiteLLMClient, LosingTransport]:
-        transport = LosingTransport(lose)
+    def make(
+        lose: dict[str, int], *, successes_only: bool = False
+    ) -> tuple[LiteLLMClient, LosingTransport]:
+        transport = LosingTransport(lose, successes_only=successes_only)
         client = LiteLLMClient(
-            live_proxy.url,
-            live_proxy.master_key,
+            proxy.url,
+            proxy.master_key,
             http_client=httpx.Client(transport=transport, timeout=30),
             backoff=Backoff(initial=0.05, maximum=0.2),
         )
         opened.append(client)
         return client, transport
 
+    try:
+        yield make
+    finally:
+        for client in opened:
+            client._http.close()
+
+
+@pytest.fixture
+def lossy_client(live_proxy: LiveProxy) -> Iterator[LossyClient]:
+    """``lossy_client({"/key/generate": 1})``: a client whose first generate answer is lost."""
+    with _lossy_clients(live_proxy) as make:
+        yield make
+
+
+@pytest.fixture
+def no_custom_keys_proxy() -> Iterator[LiveProxy]:
+    """The in-project stand-in set up as general_settings.disable_custom_api_keys sets a proxy.
+
+    The live proxy's settings are not the tests' to change; the 403 the stand-in answers is the
+    one a real 1.106.12 proxy so configured gave.
+    """
+    from e2e.litellm_standin import StandIn
+
+    with StandIn(disable_custom_api_keys=True) as standin:
+        yield LiveProxy(url=standin.url, master_key=standin.master_key)
+
+
+@pytest.fixture
+def strict_lossy_client(no_custom_keys_proxy: LiveProxy) -> Iterator[LossyClient]:
+    """Like ``lossy_client``, against a proxy that refuses custom keys."""
+    with _lossy_clients(no_custom_keys_proxy) as make:
+        yield make
+
+
+LateClient = Callable[[], tuple[LiteLLMClient, LateFirstTransport]]
+
+
+@pytest.fixture
+def late_first_client(live_proxy: LiveProxy) -> Iterator[LateClient]:
+    """``late_first_client()``: a client whose first generate reaches the proxy with its retry."""
+    opened: list[tuple[LiteLLMClient, LateFirstTransport]] = []
+
+    def make() -> tuple[LiteLLMClient, LateFirstTransport]:
+        transport = LateFirstTransport("/key/generate")
+        client = LiteLLMClient(
+            live_proxy.url,
+            live_proxy.master_key,
+            http_client=httpx.Client(transport=transport, timeout=30),
+            backoff=Backoff(initial=0, jitter=0),
+        )
+        opened.append((client, transport))
+        return client, transport
+
     yield make
-    for client in opened:
+    for client, transport in opened:
         client._http.close()
+        transport.close()

@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 from litellm_client import (
     AsyncLiteLLMClient,
+    BadRequestError,
     GeneratedKey,
     GenerateKeyRequest,
     InvalidDurationError,
@@ -18,6 +21,8 @@ from litellm_client import (
     KeyStatus,
     LiteLLMClient,
     RequestValidationError,
+    TransportError,
+    UnexpectedResponseError,
     UpdateKeyRequest,
     hash_key,
 )
@@ -33,6 +38,11 @@ def sent_json(route: respx.Route, index: int = -1) -> Any:
     return json.loads(route.calls[index].request.content)
 
 
+def is_client_made(raw: Any) -> bool:
+    """A raw key as new_raw_key() makes them: sk- and 32 random bytes, urlsafe base64."""
+    return isinstance(raw, str) and raw.startswith("sk-") and len(raw) == 3 + 43
+
+
 async def test_generate_sends_only_the_given_fields(
     api: Harness, router: respx.MockRouter, samples: dict[str, Any]
 ) -> None:
@@ -46,7 +56,9 @@ async def test_generate_sends_only_the_given_fields(
         metadata={"owner": "vault"},
         key_alias="vault-demo",
     )
-    assert sent_json(route) == {
+    sent = sent_json(route)
+    assert is_client_made(sent.pop("key"))
+    assert sent == {
         "models": ["fake-gpt"],
         "max_budget": 10.0,
         "duration": "3600s",
@@ -62,12 +74,17 @@ async def test_generate_sends_only_the_given_fields(
     assert key.token == samples["generated"]["token"]
 
 
-async def test_generate_with_nothing_sends_an_empty_object(
+async def test_generate_with_nothing_sends_only_a_key_the_client_made(
     api: Harness, router: respx.MockRouter, samples: dict[str, Any]
 ) -> None:
     route = router.post("/key/generate").respond(200, json=samples["generated"])
     await api.call("generate_key")
-    assert sent_json(route) == {}
+    await api.call("generate_key", key=None)  # an explicit None is "no key" too
+    first, second = sent_json(route, 0), sent_json(route, 1)
+    assert set(first) == set(second) == {"key"}
+    assert is_client_made(first["key"])
+    assert is_client_made(second["key"])
+    assert first["key"] != second["key"]
 
 
 async def test_generate_from_a_request_model_and_extra_body(
@@ -76,7 +93,12 @@ async def test_generate_from_a_request_model_and_extra_body(
     route = router.post("/key/generate").respond(200, json=samples["generated"])
     request = GenerateKeyRequest(models=["fake-gpt"], user_id=None)
     await api.call("generate_key", request, extra_body={"future_field": {"x": 1}, "models": []})
-    assert sent_json(route) == {"models": [], "user_id": None, "future_field": {"x": 1}}
+    sent = sent_json(route)
+    assert is_client_made(sent.pop("key"))
+    assert sent == {"models": [], "user_id": None, "future_field": {"x": 1}}
+    # A key in extra_body is the caller's own.
+    await api.call("generate_key", extra_body={"key": RAW})
+    assert sent_json(route) == {"key": RAW}
 
 
 async def test_generate_refuses_a_model_and_fields_together(api: Harness) -> None:
@@ -319,6 +341,9 @@ async def test_generate_answer_missing_the_token_never_echoes_the_raw_key(
     api: Harness, router: respx.MockRouter
 ) -> None:
     router.post("/key/generate").respond(200, json={"key": RAW})
+    router.get("/key/info").respond(
+        404, json={"error": {"message": "Key not found", "param": "key", "code": "404"}}
+    )
     error = await api.fails("generate_key")
     assert "token: Field required" in str(error)
     assert RAW not in str(error)
@@ -333,8 +358,7 @@ async def test_base_url_path_prefix_and_extra_headers(
             200, json=samples["health"]
         )
         harness = make_api(
-            base_url="http://litellm.test:4000/litellm/",
-            headers={"litellm-changed-by": "vault", "authorization": "Bearer nope"},
+            base_url="http://litellm.test:4000/litellm/", headers={"litellm-changed-by": "vault"}
         )
         await harness.call("health")
         headers = route.calls.last.request.headers
@@ -342,10 +366,79 @@ async def test_base_url_path_prefix_and_extra_headers(
         assert headers.get_list("authorization") == ["Bearer sk-admin-unit-test-secret"]
 
 
-@pytest.mark.parametrize("base_url", ["127.0.0.1:4000", "ftp://proxy", "", "http://"])
+@pytest.mark.parametrize(
+    "base_url", ["127.0.0.1:4000", "ftp://proxy", "", "http://", "http://[::1", "http://a:b:c"]
+)
 def test_base_url_must_be_http(base_url: str) -> None:
-    with pytest.raises(ValueError, match="base_url"):
+    with pytest.raises(ValueError, match=r"^base_url: expected an http"):
         LiteLLMClient(base_url, "sk-x")
+    with pytest.raises(ValueError, match=r"^base_url: expected an http"):
+        AsyncLiteLLMClient(base_url, "sk-x")
+
+
+@pytest.mark.parametrize(
+    ("api_key", "problem"),
+    [
+        ("sk-admin-key-from-a-file\n", "whitespace"),
+        ("  sk-admin-key-padded  ", "whitespace"),
+        ("sk-admin key-with-space", "whitespace"),
+        ("sk-admin\tkey", "whitespace"),
+        ("sk-admin-k\u00e9y-accented", "not visible ASCII"),
+        ("sk-admin-key\x00nul", "not visible ASCII"),
+    ],
+)
+def test_api_key_must_be_visible_ascii_and_is_never_echoed(api_key: str, problem: str) -> None:
+    for client in (LiteLLMClient, AsyncLiteLLMClient):
+        with pytest.raises(ValueError, match=f"^api_key: .*{problem}") as caught:
+            client("http://proxy.test", api_key)
+        assert "admin" not in str(caught.value).replace("proxy_admin", "")
+        assert api_key.strip() not in str(caught.value)
+
+
+@given(st.text(min_size=1, max_size=40).map(lambda tail: "sk-" + tail))
+def test_any_api_key_is_accepted_or_refused_without_echo(api_key: str) -> None:
+    if all("!" <= c <= "~" for c in api_key):
+        LiteLLMClient("http://proxy.test", api_key).close()
+        return
+    with pytest.raises(ValueError, match=r"^api_key: ") as caught:
+        LiteLLMClient("http://proxy.test", api_key)
+    assert "sk-" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "authorization",
+        "x-litellm-api-key",
+        "X-LiteLLM-API-Key",
+        "API-Key",
+        "x-api-key",
+        "x-goog-api-key",
+        "Ocp-Apim-Subscription-Key",
+    ],
+)
+def test_credential_headers_are_refused(name: str) -> None:
+    # x-litellm-api-key is read before Authorization: it would silently replace the admin key.
+    for client in (LiteLLMClient, AsyncLiteLLMClient):
+        with pytest.raises(ValueError, match=f"^headers: '{name}' carries a credential") as caught:
+            client("http://proxy.test", "sk-x", headers={name: "sk-other-credential"})
+        assert "sk-other-credential" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "match"),
+    [
+        ({"x-note": "line\r\nbreak"}, "value of 'x-note'"),
+        ({"x-note": " padded"}, "value of 'x-note'"),
+        ({"x-note": "caf\u00e9"}, "value of 'x-note'"),
+        ({"x note": "v"}, "'x note' is not a valid header name"),
+        ({"": "v"}, "'' is not a valid header name"),
+    ],
+)
+def test_malformed_extra_headers_are_refused_up_front(headers: dict[str, str], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        LiteLLMClient("http://proxy.test", "sk-x", headers=headers)
 
 
 def test_api_key_and_max_retries_are_checked() -> None:
@@ -380,3 +473,96 @@ async def test_owned_http_clients_are_closed_by_the_context_managers() -> None:
     async with AsyncLiteLLMClient("http://proxy.test", "sk-x") as aclient:
         pass
     assert aclient._http.is_closed
+
+
+async def test_list_search_by_raw_key_sends_its_token(
+    api: Harness, router: respx.MockRouter, samples: dict[str, Any]
+) -> None:
+    route = router.get("/key/list").respond(200, json=samples["list_full"])
+    await api.call("list_keys_page", search=RAW)
+    url = route.calls.last.request.url
+    assert url.params["search"] == TOKEN
+    assert RAW not in str(url)
+    await api.list_keys(search="vault-db")  # an alias fragment goes out as given
+    assert route.calls.last.request.url.params["search"] == "vault-db"
+
+
+async def test_undecodable_answers_are_transport_errors(
+    api: Harness, router: respx.MockRouter
+) -> None:
+    def corrupt(request: httpx.Request) -> httpx.Response:
+        # A stream, so that httpx decodes it on reading, as it would a real answer.
+        return httpx.Response(
+            200, headers={"content-encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+        )
+
+    route = router.get("/key/info").mock(side_effect=corrupt)
+    error = await api.fails("key_info", TOKEN)
+    assert isinstance(error, TransportError)
+    assert "DecodingError" in str(error)
+    assert error.maybe_processed
+    assert route.call_count == 3  # an idempotent call: retried like any network failure
+
+
+async def test_redirect_loops_are_unexpected_responses_never_retried(
+    api: Harness, router: respx.MockRouter
+) -> None:
+    route = router.post("/key/block").mock(
+        side_effect=httpx.TooManyRedirects("Exceeded maximum allowed redirects.")
+    )
+    error = await api.fails("block_key", TOKEN)
+    assert isinstance(error, UnexpectedResponseError)
+    assert "TooManyRedirects" in str(error)
+    assert route.call_count == 1
+
+
+def test_a_real_redirect_loop_from_a_redirect_following_http_client() -> None:
+    def loop(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(307, headers={"location": str(request.url)})
+
+    http = httpx.Client(transport=httpx.MockTransport(loop), follow_redirects=True)
+    with (
+        LiteLLMClient("http://proxy.test", "sk-x", http_client=http) as client,
+        pytest.raises(UnexpectedResponseError, match="TooManyRedirects"),
+    ):
+        client.health()
+    http.close()
+
+
+async def test_a_url_too_long_to_send_is_refused_before_sending(
+    api: Harness, router: respx.MockRouter
+) -> None:
+    route = router.get("/key/list")
+    error = await api.fails("list_keys_page", key_alias="a" * 70_000)
+    assert isinstance(error, BadRequestError)
+    assert error.status is None
+    assert not error.maybe_processed
+    assert "not sent" in str(error)
+    assert error.attempts == 1
+    assert not route.called
+
+
+async def test_an_http_client_carrying_a_credential_header_is_refused(
+    samples: dict[str, Any],
+) -> None:
+    with httpx.Client(headers={"X-LiteLLM-Api-Key": "sk-other-credential"}) as http:
+        with pytest.raises(ValueError, match=r"^http_client: .*x-litellm-api-key") as caught:
+            LiteLLMClient("http://proxy.test", "sk-x", http_client=http)
+        assert "sk-other-credential" not in str(caught.value)
+    async with httpx.AsyncClient(headers={"x-api-key": "sk-other"}) as ahttp:
+        with pytest.raises(ValueError, match=r"^http_client: .*x-api-key"):
+            AsyncLiteLLMClient("http://proxy.test", "sk-x", http_client=ahttp)
+    # A default Authorization is replaced by the client's own on every request.
+    seen: list[list[str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get_list("authorization"))
+        return httpx.Response(200, json=samples["health"])
+
+    transport = httpx.MockTransport(answer)
+    with (
+        httpx.Client(headers={"Authorization": "Bearer sk-other"}, transport=transport) as http,
+        LiteLLMClient("http://proxy.test", "sk-admin", http_client=http) as client,
+    ):
+        client.health()
+    assert seen == [["Bearer sk-admin"]]

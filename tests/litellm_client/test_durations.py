@@ -32,13 +32,23 @@ def test_valid_strings_are_sent_unchanged_and_parse_to_their_length(count: int, 
 
 
 @given(
-    seconds=st.integers(min_value=0, max_value=int(MAX_DURATION.total_seconds())),
+    seconds=st.integers(min_value=1, max_value=int(MAX_DURATION.total_seconds())),
     micros=st.integers(min_value=0, max_value=999_999),
 )
 def test_timedelta_is_sent_as_whole_seconds_rounded_down(seconds: int, micros: int) -> None:
     sent = format_duration(timedelta(seconds=seconds, microseconds=micros))
     assert sent == f"{seconds}s"
     assert parse_duration(sent) == timedelta(seconds=seconds)
+
+
+@given(micros=st.integers(min_value=1, max_value=999_999))
+def test_a_positive_timedelta_under_a_second_is_one_second_not_zero(micros: int) -> None:
+    # "0s" would expire the key at once; nobody asking for half a second means that.
+    assert format_duration(timedelta(microseconds=micros)) == "1s"
+
+
+def test_a_zero_timedelta_still_expires_at_once() -> None:
+    assert format_duration(timedelta(0)) == "0s"
 
 
 @given(st.text(max_size=30))
@@ -106,21 +116,57 @@ def test_durations_beyond_the_proxy_date_range_are_refused() -> None:
         format_duration("99999999999d")
 
 
-@given(count=st.integers(min_value=1, max_value=1200), unit=st.sampled_from([*UNIT_SECONDS, "mo"]))
-def test_budget_durations_allow_months(count: int, unit: str) -> None:
+@given(count=st.integers(min_value=1, max_value=1200), unit=st.sampled_from(sorted(UNIT_SECONDS)))
+def test_budget_durations_take_every_unit_string(count: int, unit: str) -> None:
     text = f"{count}{unit}"
-    if unit != "mo" and not _fits(count, unit):
+    if not _fits(count, unit):
         return
     assert format_budget_duration(text) == text
 
 
+@pytest.mark.parametrize("months", ["2mo", "3mo", "12mo", "01mo", "0mo"])
+def test_budget_durations_take_one_month_only(months: str) -> None:
+    # The proxy answers 400 "Invalid budget_duration" for any month count but 1 (observed).
+    assert format_budget_duration("1mo") == "1mo"
+    with pytest.raises(
+        InvalidDurationError, match=r"^budget_duration: .*'1mo' \(the proxy"
+    ) as caught:
+        format_budget_duration(months)
+    assert caught.value.param == "budget_duration"
+
+
 @pytest.mark.parametrize(
-    "value", ["0s", "monthly", "1x", "30", timedelta(0), timedelta(seconds=-5)]
+    "value", ["0s", "monthly", "1x", "30", timedelta(0), timedelta(seconds=-5), "1mo "]
 )
 def test_budget_durations_refuse_zero_and_misread_forms(value: str | timedelta) -> None:
     with pytest.raises(InvalidDurationError, match=r"^budget_duration: "):
         format_budget_duration(value)
 
 
-def test_budget_duration_from_timedelta() -> None:
-    assert format_budget_duration(timedelta(days=30)) == "2592000s"
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        (timedelta(days=30), "30d"),  # the proxy's monthly period: resets on the 1st
+        (timedelta(days=7), "7d"),  # resets on Monday
+        (timedelta(weeks=2), "14d"),
+        (timedelta(days=1), "1d"),
+        (timedelta(hours=36), "36h"),
+        (timedelta(hours=1), "1h"),
+        (timedelta(minutes=90), "90m"),
+        (timedelta(seconds=61), "61s"),
+        (timedelta(days=1, seconds=1), "86401s"),
+        (timedelta(days=30, microseconds=999_999), "30d"),  # whole seconds, rounded down
+    ],
+)
+def test_budget_duration_timedelta_in_its_largest_exact_unit(value: timedelta, sent: str) -> None:
+    assert format_budget_duration(value) == sent
+
+
+@given(seconds=st.integers(min_value=1, max_value=int(MAX_DURATION.total_seconds())))
+def test_budget_duration_timedelta_keeps_its_length(seconds: int) -> None:
+    sent = format_budget_duration(timedelta(seconds=seconds))
+    count, unit = int(sent[:-1]), sent[-1]
+    assert unit in ("d", "h", "m", "s")
+    assert count * UNIT_SECONDS[unit] == seconds
+    larger = [u for u in ("d", "h", "m", "s") if UNIT_SECONDS[u] > UNIT_SECONDS[unit]]
+    assert all(seconds % UNIT_SECONDS[u] for u in larger)  # no larger unit holds it exactly

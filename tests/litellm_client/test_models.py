@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from litellm_client import (
     KeyInfo,
     KeyList,
     KeyStatus,
+    RegenerateKeyRequest,
     UpdateKeyRequest,
 )
 
@@ -159,7 +161,8 @@ def test_requests_send_exactly_the_fields_that_were_set(fields: dict[str, Any]) 
     assert set(body) == set(fields)
     for name, value in fields.items():
         if name == "duration" and isinstance(value, timedelta):
-            assert body[name] == f"{value // timedelta(seconds=1)}s"
+            whole = value // timedelta(seconds=1)
+            assert body[name] == f"{1 if whole == 0 and value else whole}s"
         else:
             assert body[name] == value
     # What was sent validates back to the same request.
@@ -187,3 +190,52 @@ def test_request_models_refuse_bad_durations_naming_the_field() -> None:
 def test_budgets_must_be_finite_and_not_negative(budget: float) -> None:
     with pytest.raises(ValueError, match="max_budget"):
         GenerateKeyRequest(max_budget=budget)
+
+
+RAW = "sk-raw-key-that-must-not-show-0123"
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        GeneratedKey(key=RAW, token="a" * 64),
+        GenerateKeyRequest(key=RAW, key_alias="shown"),
+        RegenerateKeyRequest(new_key=RAW, key_alias="shown"),
+    ],
+    ids=["GeneratedKey", "GenerateKeyRequest", "RegenerateKeyRequest"],
+)
+def test_raw_keys_stay_out_of_repr_and_str(
+    model: GeneratedKey | GenerateKeyRequest | RegenerateKeyRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logging.getLogger("an.application").warning("minted %s / %r", model, model)
+    for text in (repr(model), str(model), f"{model}", caplog.text, repr([model])):
+        assert RAW not in text
+        assert RAW[3:] not in text
+    assert "key_alias=" in repr(model) or "token=" in repr(model)  # the rest still shows
+    # ... and the key is still there for whoever asks for it.
+    held = model.new_key if isinstance(model, RegenerateKeyRequest) else model.key
+    assert held == RAW
+    assert RAW in model.model_dump(mode="json").values()
+
+
+def test_field_names_clear_pydantic_protected_namespaces() -> None:
+    # pydantic 2.7-2.9 warn on import about fields starting with a protected namespace, "model_"
+    # by default (model_max_budget, model_rpm_limit, model_tpm_limit); later versions narrowed the
+    # default. Check the names against the namespaces each model protects, old default included.
+    for model in (
+        GenerateKeyRequest,
+        UpdateKeyRequest,
+        RegenerateKeyRequest,
+        GeneratedKey,
+        KeyInfo,
+    ):
+        protected = model.model_config.get("protected_namespaces", ("model_",))
+        clashes = [
+            name
+            for name in model.model_fields
+            for prefix in protected
+            if isinstance(prefix, str) and name.startswith(prefix)
+        ]
+        assert clashes == [], f"{model.__name__}: {clashes}"
+    assert "model_max_budget" in GenerateKeyRequest.model_fields

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from litellm_client import (
     BudgetExceededError,
     EnterpriseFeatureError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
     TransportError,
@@ -116,14 +118,49 @@ async def test_retry_after_seconds_is_honoured(
     assert api.sleeps == [7.0]
 
 
-async def test_retry_after_date_is_honoured_but_capped(
+async def test_retry_after_date_within_the_cap_is_honoured(
     make_api: MakeHarness, router: respx.MockRouter, samples: dict[str, Any]
 ) -> None:
-    api = make_api(backoff=Backoff(max_retry_after=30))
+    api = make_api(backoff=Backoff(max_retry_after=7200))
     later = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     router.get("/key/info").mock(
         side_effect=[
             httpx.Response(503, json=SERVER_ERROR.json(), headers={"retry-after": later}),
+            httpx.Response(200, json=samples["info"]),
+        ]
+    )
+    await api.call("key_info", TOKEN)
+    assert len(api.sleeps) == 1
+    assert 3500 < api.sleeps[0] <= 3600
+
+
+@pytest.mark.parametrize("retry_after", ["31", "3600", "date"])
+async def test_a_retry_after_beyond_the_cap_is_not_waited_for(
+    make_api: MakeHarness, router: respx.MockRouter, retry_after: str
+) -> None:
+    # Retrying at the cap, before the proxy's time, would only be refused again.
+    api = make_api(backoff=Backoff(max_retry_after=30))
+    if retry_after == "date":
+        retry_after = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    route = router.get("/key/info").mock(
+        side_effect=[httpx.Response(429, json=THROTTLED, headers={"retry-after": retry_after})] * 3
+    )
+    error = await api.fails("key_info", TOKEN)
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after is not None
+    assert error.retry_after > 30
+    assert route.call_count == 1
+    assert error.attempts == 1
+    assert api.sleeps == []
+
+
+async def test_a_retry_after_at_the_cap_is_waited_for(
+    make_api: MakeHarness, router: respx.MockRouter, samples: dict[str, Any]
+) -> None:
+    api = make_api(backoff=Backoff(max_retry_after=30))
+    router.get("/key/info").mock(
+        side_effect=[
+            httpx.Response(429, json=THROTTLED, headers={"retry-after": "30"}),
             httpx.Response(200, json=samples["info"]),
         ]
     )
@@ -192,24 +229,137 @@ async def test_timeouts_raise_the_client_timeout_error(
 
 # --- generate_key: never a second key ------------------------------------------------------------
 
+CUSTOM_KEYS_DISABLED = httpx.Response(
+    403,
+    # As a real 1.106.12 proxy with general_settings.disable_custom_api_keys answered.
+    json=envelope(
+        403,
+        "{'error': 'Custom API key values are disabled by your administrator. Keys must be "
+        "auto-generated.'}",
+        "internal_server_error",
+        None,
+    ),
+)
+NOT_IN_DATABASE = httpx.Response(
+    404, json=envelope(404, "Key not found in database", "not_found_error", "key")
+)
 
-async def test_generate_is_not_retried_after_a_timeout_without_key_or_alias(
+
+def alias_taken(alias: str) -> httpx.Response:
+    return httpx.Response(
+        400,
+        json=envelope(
+            400,
+            f"Key with alias '{alias}' already exists. Unique key aliases across all keys are "
+            "required.",
+            "bad_request_error",
+            "key_alias",
+        ),
+    )
+
+
+def sent_key(route: respx.Route, index: int) -> Any:
+    return json.loads(route.calls[index].request.content).get("key")
+
+
+def is_client_made(raw: Any) -> bool:
+    return isinstance(raw, str) and raw.startswith("sk-") and len(raw) == 3 + 43
+
+
+async def test_generate_without_a_key_sends_one_and_recovers_by_its_token(
+    api: Harness, router: respx.MockRouter, samples: dict[str, Any]
+) -> None:
+    generate = router.post("/key/generate").mock(side_effect=httpx.ReadTimeout("lost"))
+    info = router.get("/key/info").respond(200, json=info_answer(samples, key_alias="mine"))
+    listing = router.get("/key/list")
+    key = await api.call("generate_key", key_alias="mine", models=["fake-gpt"])
+    raw = sent_key(generate, 0)
+    assert is_client_made(raw)
+    assert generate.call_count == 1
+    assert info.calls.last.request.url.params["key"] == hash_key(raw)
+    assert not listing.called
+    assert key.recovered
+    assert key.key == raw  # usable: the client made it, so it still knows it
+
+
+async def test_every_attempt_of_one_generate_carries_the_same_key(
+    api: Harness, router: respx.MockRouter, samples: dict[str, Any]
+) -> None:
+    # A retry with the same raw key cannot mint a second key beside a late-landing first attempt:
+    # the proxy upserts custom keys by their token.
+    generate = router.post("/key/generate").mock(
+        side_effect=[
+            SERVER_ERROR,
+            httpx.ReadTimeout("lost"),
+            httpx.Response(200, json=samples["generated"]),
+            httpx.Response(200, json=samples["generated"]),
+        ]
+    )
+    info = router.get("/key/info").mock(return_value=NOT_IN_DATABASE)
+    key = await api.call("generate_key", key_alias="vault-x")
+    keys = [sent_key(generate, i) for i in range(3)]
+    assert is_client_made(keys[0])
+    assert keys == [keys[0]] * 3
+    assert info.call_count == 2
+    assert {c.request.url.params["key"] for c in info.calls} == {hash_key(keys[0])}
+    assert not key.recovered
+    # Each call makes its own key.
+    await api.call("generate_key", key_alias="vault-y")
+    assert is_client_made(sent_key(generate, 3))
+    assert sent_key(generate, 3) != keys[0]
+
+
+async def test_generate_never_adopts_a_key_found_by_its_alias(
     api: Harness, router: respx.MockRouter
 ) -> None:
-    route = router.post("/key/generate").mock(side_effect=httpx.ReadTimeout("lost"))
-    error = await api.fails("generate_key", models=["fake-gpt"])
-    assert isinstance(error, ClientTimeoutError)
-    assert error.maybe_processed
-    assert route.call_count == 1
-    assert api.sleeps == []
+    # The first answer is lost, but the attempt was really refused: another caller's key holds the
+    # alias. Only a key with this call's token counts as this call's key.
+    generate = router.post("/key/generate").mock(
+        side_effect=[httpx.ReadTimeout("lost"), alias_taken("shared")]
+    )
+    info = router.get("/key/info").mock(return_value=NOT_IN_DATABASE)
+    listing = router.get("/key/list").respond(
+        200,
+        json={
+            "keys": [{"token": "f" * 64, "key_alias": "shared"}],
+            "total_count": 1,
+            "current_page": 1,
+            "total_pages": 1,
+        },
+    )
+    error = await api.fails("generate_key", key_alias="shared")
+    assert isinstance(error, AliasConflictError)
+    assert error.maybe_processed  # the first attempt's fate is still open
+    assert generate.call_count == 2
+    assert info.call_count == 2
+    assert not listing.called
 
 
-async def test_generate_is_not_retried_after_a_server_error_without_key_or_alias(
-    api: Harness, router: respx.MockRouter
+async def test_generate_recognises_a_late_landing_first_attempt(
+    api: Harness, router: respx.MockRouter, samples: dict[str, Any]
 ) -> None:
-    route = router.post("/key/generate").mock(side_effect=[SERVER_ERROR] * 3)
-    await api.fails("generate_key")
-    assert route.call_count == 1
+    # Attempt 1 times out; the probe finds nothing yet; attempt 2 collides with the key attempt 1
+    # created meanwhile; the second probe finds it by its token.
+    generate = router.post("/key/generate").mock(
+        side_effect=[httpx.ReadTimeout("lost"), alias_taken("vault-y")]
+    )
+    router.get("/key/info").mock(
+        side_effect=[NOT_IN_DATABASE, httpx.Response(200, json=info_answer(samples))]
+    )
+    key = await api.call("generate_key", key_alias="vault-y")
+    assert generate.call_count == 2
+    assert sent_key(generate, 1) == sent_key(generate, 0)
+    assert key.recovered
+    assert key.key == sent_key(generate, 0)
+
+
+async def test_a_first_alias_conflict_is_not_probed(api: Harness, router: respx.MockRouter) -> None:
+    router.post("/key/generate").mock(return_value=alias_taken("z"))
+    info = router.get("/key/info")
+    error = await api.fails("generate_key", key_alias="z")
+    assert isinstance(error, AliasConflictError)
+    assert not error.maybe_processed
+    assert not info.called
 
 
 @pytest.mark.parametrize(
@@ -222,9 +372,24 @@ async def test_generate_is_retried_when_the_proxy_certainly_did_nothing(
     route = router.post("/key/generate").mock(
         side_effect=[first, httpx.Response(200, json=samples["generated"])]
     )
+    info = router.get("/key/info")
     key = await api.call("generate_key")
     assert route.call_count == 2
+    assert not info.called
     assert not key.recovered
+
+
+async def test_a_later_refusal_still_says_an_earlier_attempt_may_have_landed(
+    api: Harness, router: respx.MockRouter
+) -> None:
+    router.post("/key/generate").mock(
+        side_effect=[httpx.ReadTimeout("lost"), *[httpx.Response(429, json=THROTTLED)] * 2]
+    )
+    router.get("/key/info").mock(return_value=NOT_IN_DATABASE)
+    error = await api.fails("generate_key")
+    assert isinstance(error, RateLimitError)
+    assert error.attempts == 3
+    assert error.maybe_processed
 
 
 async def test_generate_with_custom_key_recovers_a_key_whose_answer_was_lost(
@@ -234,6 +399,7 @@ async def test_generate_with_custom_key_recovers_a_key_whose_answer_was_lost(
     info = router.get("/key/info").respond(200, json=info_answer(samples, key_alias="mine"))
     key = await api.call("generate_key", key=RAW, key_alias="mine", models=["fake-gpt"])
     assert generate.call_count == 1
+    assert sent_key(generate, 0) == RAW
     assert info.calls.last.request.url.params["key"] == TOKEN
     assert key.recovered
     assert key.key == RAW
@@ -247,12 +413,10 @@ async def test_generate_with_custom_key_retries_when_the_key_is_absent(
     generate = router.post("/key/generate").mock(
         side_effect=[SERVER_ERROR, httpx.Response(200, json=samples["generated"])]
     )
-    router.get("/key/info").respond(
-        404,
-        json=envelope(404, "Key not found in database", "not_found_error", "key"),
-    )
+    router.get("/key/info").mock(return_value=NOT_IN_DATABASE)
     key = await api.call("generate_key", key=RAW)
     assert generate.call_count == 2
+    assert sent_key(generate, 1) == RAW
     assert not key.recovered
     assert api.sleeps == [0.5]
 
@@ -269,62 +433,69 @@ async def test_generate_with_custom_key_retries_when_only_a_deleted_key_had_it(
     assert not key.recovered
 
 
-async def test_generate_with_alias_only_recovers_without_the_raw_key(
+# --- generate_key when the proxy refuses custom keys ----------------------------------------------
+
+
+async def test_refused_custom_keys_fall_back_to_a_key_the_proxy_makes(
     api: Harness, router: respx.MockRouter, samples: dict[str, Any]
 ) -> None:
-    generate = router.post("/key/generate").mock(side_effect=[SERVER_ERROR])
-    older = {"token": "a" * 64, "key_alias": "vault-x", "created_at": "2026-11-27T01:00:00Z"}
-    newer = {"token": "b" * 64, "key_alias": "vault-x", "created_at": "2026-11-27T02:00:00Z"}
-    other = {"token": "c" * 64, "key_alias": "vault-x-2", "created_at": "2026-11-27T03:00:00Z"}
-    listing = router.get("/key/list").respond(
-        200,
-        json={"keys": [other, newer, older], "total_count": 3, "current_page": 1, "total_pages": 1},
+    generate = router.post("/key/generate").mock(
+        side_effect=[CUSTOM_KEYS_DISABLED, httpx.Response(200, json=samples["generated"])]
     )
-    key = await api.call("generate_key", key_alias="vault-x")
-    assert generate.call_count == 1
-    assert listing.calls.last.request.url.params["key_alias"] == "vault-x"
-    assert key.recovered
-    assert key.key is None
-    assert key.token == "b" * 64
+    key = await api.call("generate_key", key_alias="a", models=["fake-gpt"])
+    first = json.loads(generate.calls[0].request.content)
+    second = json.loads(generate.calls[1].request.content)
+    assert is_client_made(first.pop("key"))
+    assert second == first == {"key_alias": "a", "models": ["fake-gpt"]}
+    assert key.key == samples["generated"]["key"]
+    assert not key.recovered
+    assert api.sleeps == []
 
 
-async def test_generate_recognises_a_late_landing_first_attempt(
-    api: Harness, router: respx.MockRouter, samples: dict[str, Any]
+@pytest.mark.parametrize(
+    "lost", [httpx.ReadTimeout("lost"), SERVER_ERROR, httpx.Response(200, text="<html>")]
+)
+async def test_the_fallback_is_never_retried_after_an_answer_that_may_be_lost(
+    api: Harness, router: respx.MockRouter, lost: Any
 ) -> None:
-    # Attempt 1 times out; the probe finds nothing yet; attempt 2 collides with the key attempt 1
-    # created meanwhile; the second probe finds it.
-    conflict = httpx.Response(
-        400,
-        json=envelope(
-            400, "Key with alias 'vault-y' already exists.", "bad_request_error", "key_alias"
-        ),
-    )
-    generate = router.post("/key/generate").mock(side_effect=[httpx.ReadTimeout("lost"), conflict])
-    empty = {"keys": [], "total_count": 0, "current_page": 1, "total_pages": 0}
-    found = {
-        "keys": [{"token": "d" * 64, "key_alias": "vault-y"}],
-        "total_count": 1,
-        "current_page": 1,
-        "total_pages": 1,
-    }
-    router.get("/key/list").mock(
-        side_effect=[httpx.Response(200, json=empty), httpx.Response(200, json=found)]
-    )
-    key = await api.call("generate_key", key_alias="vault-y")
-    assert generate.call_count == 2
-    assert key.recovered
-    assert key.token == "d" * 64
-
-
-async def test_a_first_alias_conflict_is_not_probed(api: Harness, router: respx.MockRouter) -> None:
-    router.post("/key/generate").respond(
-        400,
-        json=envelope(400, "Key with alias 'z' already exists.", "bad_request_error", "key_alias"),
-    )
+    generate = router.post("/key/generate").mock(side_effect=[CUSTOM_KEYS_DISABLED, lost, lost])
+    info = router.get("/key/info")
     listing = router.get("/key/list")
-    error = await api.fails("generate_key", key_alias="z")
-    assert isinstance(error, AliasConflictError)
+    error = await api.fails("generate_key", key_alias="a")
+    assert error.maybe_processed
+    assert error.path == "/key/generate"
+    assert generate.call_count == 2
+    assert not info.called
     assert not listing.called
+    assert api.sleeps == []
+
+
+async def test_the_fallback_is_retried_when_the_proxy_certainly_did_nothing(
+    api: Harness, router: respx.MockRouter, samples: dict[str, Any]
+) -> None:
+    generate = router.post("/key/generate").mock(
+        side_effect=[
+            CUSTOM_KEYS_DISABLED,
+            httpx.ConnectError("refused"),
+            httpx.Response(200, json=samples["generated"]),
+        ]
+    )
+    key = await api.call("generate_key")
+    assert generate.call_count == 3
+    assert sent_key(generate, 2) is None
+    assert key.token == samples["generated"]["token"]
+
+
+async def test_a_callers_own_key_is_never_swapped_for_another(
+    api: Harness, router: respx.MockRouter
+) -> None:
+    generate = router.post("/key/generate").mock(return_value=CUSTOM_KEYS_DISABLED)
+    error = await api.fails("generate_key", key=RAW)
+    assert isinstance(error, PermissionDeniedError)
+    assert error.status == 403
+    assert "Custom API key values are disabled" in error.message
+    assert not error.maybe_processed
+    assert generate.call_count == 1
 
 
 async def test_generate_probes_even_with_no_retries_left(
@@ -436,8 +607,12 @@ def test_backoff_delay_bounds(retry: int, rand: float, jitter: float) -> None:
 
 @given(st.floats(min_value=-1e6, max_value=1e6))
 def test_retry_after_is_capped_and_never_negative(seconds: float) -> None:
-    delay = Backoff(max_retry_after=60).delay(1, retry_after=seconds)
+    backoff = Backoff(max_retry_after=60)
+    delay = backoff.delay(1, retry_after=seconds)
     assert 0 <= delay <= 60
+    assert backoff.waits_for(seconds) is (seconds <= 60)
+    if backoff.waits_for(seconds):
+        assert delay == max(seconds, 0.0)
 
 
 def test_parse_retry_after_forms() -> None:

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "e2e.litellm_standin", "--port", "0", "--model", "cheap:0.5:1"],
+        [
+            *(sys.executable, "-m", "e2e.litellm_standin", "--port", "0"),
+            *("--model", "cheap:0.5:1", "--disable-custom-api-keys"),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -57,6 +60,13 @@ def test_serves_until_terminated(served: tuple[subprocess.Popen[str], str, str])
         headers={"Authorization": f"Bearer {key['key']}"},
     )
     assert refused.status_code == 400
+    custom = httpx.post(
+        f"{url}/key/generate",
+        json={"key": "sk-caller-chosen-key-0001"},
+        headers={"Authorization": f"Bearer {master_key}"},
+    )
+    assert custom.status_code == 403
+    assert "Custom API key values are disabled" in custom.json()["error"]["message"]
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
 

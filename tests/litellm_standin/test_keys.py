@@ -9,8 +9,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from e2e.litellm_standin import StandIn
+
 if TYPE_CHECKING:
     from litellm_standin.conftest import Mint
+
+STRICT_MASTER_KEY = "sk-standin-no-custom-keys"
 
 MICROS_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 MILLIS_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}000)?\+00:00")
@@ -244,3 +248,36 @@ def test_bulk_update_is_admin_only_and_per_item(admin: httpx.Client, mint: Mint)
     assert answer["failed_updates"] == [
         {"key": "sk-missing-12345", "key_info": None, "failed_reason": "Key not found."}
     ]
+
+
+def test_disabled_custom_keys_refuse_a_callers_key_after_the_alias_checks(mint: Mint) -> None:
+    # The body a real 1.106.12 proxy with general_settings.disable_custom_api_keys answered.
+    refusal = {
+        "error": {
+            "message": "{'error': 'Custom API key values are disabled by your administrator. "
+            "Keys must be auto-generated.'}",
+            "type": "internal_server_error",
+            "param": None,
+            "code": "403",
+        }
+    }
+    custom = "sk-caller-chosen-key-0001"
+    with (
+        StandIn(master_key=STRICT_MASTER_KEY, disable_custom_api_keys=True) as proxy,
+        httpx.Client(
+            base_url=proxy.url, headers={"Authorization": f"Bearer {STRICT_MASTER_KEY}"}, timeout=10
+        ) as strict,
+    ):
+        for raw in (custom, "short"):  # refused before the key's format is looked at
+            answer = strict.post("/key/generate", json={"key": raw, "key_alias": "fresh"})
+            assert answer.status_code == 403
+            assert answer.json() == refusal
+        for body in ({"key_alias": "taken"}, {"key": None}):
+            made = strict.post("/key/generate", json=body)
+            assert made.status_code == 200
+            assert made.json()["key"].startswith("sk-")
+        conflict = strict.post("/key/generate", json={"key": custom, "key_alias": "taken"})
+        assert conflict.status_code == 400  # the alias check comes first
+        assert conflict.json()["error"]["param"] == "key_alias"
+    # The default stand-in takes custom keys.
+    assert mint(key=custom)["key"] == custom

@@ -9,6 +9,7 @@ import pytest
 from litellm_client import (
     BudgetExceededError,
     ExpiredKeyError,
+    InvalidDurationError,
     KeyBlockedError,
     KeyStatus,
     LiteLLMClient,
@@ -231,3 +232,68 @@ def test_custom_key_is_used_and_reusing_it_changes_nothing(
     again = live_client.generate_key(key=custom, max_budget=9.0)
     assert again.token == key.token
     assert live_client.key_info(raw).max_budget == 2.0
+
+
+def _first_of_next_month(moment: datetime) -> datetime:
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
+
+
+def test_a_thirty_day_timedelta_budget_resets_monthly(
+    live_client: LiteLLMClient, created: CreatedKeys
+) -> None:
+    before = datetime.now(UTC)
+    raw, _ = created.mint(live_client, "bd-30d", budget_duration=timedelta(days=30))
+    after = datetime.now(UTC)
+    info = live_client.key_info(raw)
+    assert info.budget_duration == "30d"
+    # "30d" is the proxy's monthly period: the next reset is the 1st of next month, 00:00 UTC.
+    assert info.budget_reset_at in {_first_of_next_month(before), _first_of_next_month(after)}
+
+
+def test_a_budget_period_in_seconds_resets_within_a_day(
+    live_client: LiteLLMClient, created: CreatedKeys
+) -> None:
+    # Why timedeltas are not sent as seconds: the proxy's reset arithmetic for "s", "m" and "h"
+    # wraps at midnight, so thirty days in seconds resets tomorrow.
+    before = datetime.now(UTC)
+    key = live_client.generate_key(
+        key_alias=created.alias("bd-secs"), extra_body={"budget_duration": "2592000s"}
+    )
+    created.tokens.add(key.token)
+    info = live_client.key_info(key.token)
+    assert info.budget_duration == "2592000s"
+    assert info.budget_reset_at is not None
+    assert info.budget_reset_at <= before + timedelta(days=1) + TOLERANCE
+
+
+def test_one_month_is_the_only_month_budget_period(
+    live_client: LiteLLMClient, created: CreatedKeys
+) -> None:
+    before = datetime.now(UTC)
+    raw, _ = created.mint(live_client, "bd-1mo", budget_duration="1mo")
+    after = datetime.now(UTC)
+    reset = live_client.key_info(raw).budget_reset_at
+    assert reset in {_first_of_next_month(before), _first_of_next_month(after)}
+    # The proxy refuses any other month count ...
+    with pytest.raises(InvalidDurationError) as on_proxy:
+        live_client.generate_key(
+            key_alias=created.alias("bd-2mo"), extra_body={"budget_duration": "2mo"}
+        )
+    assert on_proxy.value.status == 400
+    assert "Invalid budget_duration '2mo'" in on_proxy.value.message
+    # ... so the client refuses it before sending, naming the field.
+    with pytest.raises(InvalidDurationError, match=r"budget_duration: '2mo' is not") as local:
+        live_client.generate_key(key_alias=created.alias("bd-2mo"), budget_duration="2mo")
+    assert local.value.status is None
+
+
+def test_search_by_raw_key_finds_the_key(live_client: LiteLLMClient, created: CreatedKeys) -> None:
+    raw, key = created.mint(live_client, "search")
+    # Sent as the token, which the proxy's search matches exactly.
+    assert [k.token for k in live_client.list_keys(search=raw)] == [key.token]
+    assert [k.token for k in live_client.list_keys(search=key.token)] == [key.token]

@@ -2,13 +2,14 @@
 
 Every operation is a generator ("sans-I/O"): it yields a :class:`RequestSpec` when it needs an HTTP
 exchange and a :class:`Sleep` when it must wait, and is sent back the ``httpx.Response`` (or the
-``httpx.TransportError``). Building requests, reading answers, classifying errors and deciding
+httpx exception raised instead). Building requests, reading answers, classifying errors and deciding
 retries all live here, once; the two clients differ only in how they perform the I/O.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -23,15 +24,17 @@ from litellm_client._redact import RedactingFilter, redact
 from litellm_client._version import __version__
 from litellm_client.errors import (
     AliasConflictError,
+    BadRequestError,
     InvalidDurationError,
     LiteLLMError,
     NotFoundError,
+    PermissionDeniedError,
     RequestValidationError,
     UnexpectedResponseError,
     classify_response,
     transport_error,
 )
-from litellm_client.keys import RAW_KEY_PREFIX, to_token
+from litellm_client.keys import RAW_KEY_PREFIX, new_raw_key, to_token
 from litellm_client.models import (
     DeleteKeysResult,
     GeneratedKey,
@@ -56,6 +59,23 @@ M = TypeVar("M", bound=BaseModel)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 MAX_PAGE_SIZE = 100
 
+# Every header the proxy reads a credential from (API notes, section 2.1). x-litellm-api-key is
+# checked before Authorization, so an extra one would silently replace the admin key.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-litellm-api-key",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "ocp-apim-subscription-key",
+    }
+)
+_VISIBLE_ASCII = re.compile(r"[!-~]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"(?:[!-~](?:[ -~]*[!-~])?)?")
+_CUSTOM_KEYS_DISABLED = "custom api key values are disabled"
+
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
@@ -71,7 +91,9 @@ class Sleep:
 
 
 Instruction: TypeAlias = RequestSpec | Sleep
-Outcome: TypeAlias = httpx.Response | httpx.TransportError | None
+# What a driver sends back for a RequestSpec: the answer, or the httpx error that stood in for one.
+Answer: TypeAlias = httpx.Response | httpx.HTTPError | httpx.InvalidURL
+Outcome: TypeAlias = Answer | None
 Op: TypeAlias = Generator[Instruction, Outcome, T]
 
 
@@ -123,24 +145,17 @@ class Core:
         backoff: Backoff,
         headers: Mapping[str, str] | None,
     ) -> None:
-        url = httpx.URL(base_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(
-                f"base_url: expected an http(s) URL like 'http://127.0.0.1:4000', got {base_url!r}"
-            )
-        if not api_key:
-            raise ValueError("api_key: expected the master key or a proxy_admin virtual key")
+        self.base_url = _check_base_url(base_url)
+        _check_api_key(api_key)
         if max_retries < 0:
             raise ValueError(f"max_retries: expected 0 or more, got {max_retries}")
-        self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff = backoff
         self.secrets = (api_key,)
-        extra = {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
         self.headers = {
             "User-Agent": f"litellm-client/{__version__}",
             "Accept": "application/json",
-            **extra,
+            **_check_headers(headers or {}),
             "Authorization": f"Bearer {api_key}",
         }
 
@@ -172,15 +187,42 @@ class Core:
         fields: Mapping[str, Any],
         extra_body: Mapping[str, Any] | None,
     ) -> Op[GeneratedKey]:
+        """Mint a key, identified by a raw key known before the first attempt.
+
+        Without a caller's ``key`` the client makes one, so every attempt carries the same token
+        and a lost answer is settled by looking that token up (API notes, section 9.4). If the
+        proxy refuses custom keys, the call falls back to a key the proxy makes; that attempt is
+        never repeated once it may have reached the proxy (see the README).
+        """
         path = "/key/generate"
         body = self._body(GenerateKeyRequest, request, fields, extra_body, path)
-        raw_key, alias = body.get("key"), body.get("key_alias")
+        own_key = body.get("key") is None
+        if own_key:
+            body["key"] = new_raw_key()
+        history = History()
+        try:
+            return (yield from self._mint(path, body, history))
+        except PermissionDeniedError as error:
+            if not (own_key and _custom_keys_disabled(error)) or history.maybe_processed:
+                raise
+            logger.info(
+                "%s: the proxy refuses custom keys; generating with a key the proxy makes, which"
+                " is not retried after an answer that may have been lost",
+                error,
+            )
+        fallback = {name: value for name, value in body.items() if name != "key"}
+        spec = RequestSpec("POST", path, json=fallback)
+        return (yield from self._call(spec, _reader(GeneratedKey), safety=Safety.UNSAFE))
+
+    def _mint(self, path: str, body: dict[str, Any], history: History) -> Op[GeneratedKey]:
+        raw_key = body.get("key")
         probe = self._creation_probe(
-            raw_key if isinstance(raw_key, str) and raw_key.startswith(RAW_KEY_PREFIX) else None,
-            alias if isinstance(alias, str) and alias else None,
+            raw_key if isinstance(raw_key, str) and raw_key.startswith(RAW_KEY_PREFIX) else None
         )
         spec = RequestSpec("POST", path, json=body)
-        return self._call(spec, _reader(GeneratedKey), safety=Safety.UNSAFE, probe=probe)
+        return self._call(
+            spec, _reader(GeneratedKey), safety=Safety.UNSAFE, probe=probe, history=history
+        )
 
     def update_key(
         self,
@@ -206,7 +248,9 @@ class Core:
         path = "/key/regenerate"
         body = self._body(RegenerateKeyRequest, request, fields, extra_body, path, key=key)
         new_key = body.get("new_key")
-        probe = self._creation_probe(new_key if isinstance(new_key, str) else None, None)
+        probe = self._creation_probe(
+            new_key if isinstance(new_key, str) and new_key.startswith(RAW_KEY_PREFIX) else None
+        )
         spec = RequestSpec("POST", path, json=body)
         return self._call(spec, _reader(GeneratedKey), safety=Safety.UNSAFE, probe=probe)
 
@@ -242,8 +286,11 @@ class Core:
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise ValueError(f"size: expected 1 to {MAX_PAGE_SIZE} keys per page, got {size}")
         params = {name: value for name, value in filters.items() if value is not None}
-        if isinstance(params.get("key_hash"), str):
-            params["key_hash"] = to_token(params["key_hash"])
+        # A raw key would otherwise sit in the URL (and httpx's log); the proxy's search matches
+        # an exact token, so searching by the token finds the same key.
+        for name in ("key_hash", "search"):
+            if isinstance(params.get(name), str) and params[name]:
+                params[name] = to_token(params[name])
         params.update(page=page, size=size, return_full_object=return_full_object)
         spec = RequestSpec("GET", "/key/list", params=params)
         return self._call(spec, _reader(KeyList), safety=Safety.IDEMPOTENT)
@@ -317,7 +364,19 @@ class Core:
                 and (safety is Safety.IDEMPOTENT or not error.maybe_processed or probe is not None)
             )
             history.maybe_processed = history.maybe_processed or error.maybe_processed
+            if retry and not self.backoff.waits_for(error.retry_after):
+                # Retrying before the proxy's time would only be refused again.
+                logger.warning(
+                    "%s; the proxy asks to wait %.0f s, more than max_retry_after (%.0f s):"
+                    " not retried",
+                    error,
+                    error.retry_after,
+                    self.backoff.max_retry_after,
+                )
+                retry = False
             if not retry:
+                # The call as a whole: an earlier attempt may have landed even if this one did not.
+                error.maybe_processed = error.maybe_processed or history.maybe_processed
                 raise error
             delay = self.backoff.delay(history.attempts, error.retry_after)
             logger.warning(
@@ -336,7 +395,14 @@ class Core:
         elapsed: float,
         read: Callable[[httpx.Response], T],
     ) -> T:
-        if isinstance(outcome, httpx.TransportError):
+        if isinstance(outcome, httpx.InvalidURL):
+            raise BadRequestError(
+                redact(f"not sent, the request URL is invalid: {outcome}", self.secrets),
+                method=spec.method,
+                path=spec.path,
+                maybe_processed=False,
+            )
+        if isinstance(outcome, httpx.HTTPError):
             logger.debug("%s %s: no answer after %.1f ms", spec.method, spec.path, elapsed * 1e3)
             raise transport_error(outcome, method=spec.method, path=spec.path, secrets=self.secrets)
         if not isinstance(outcome, httpx.Response):
@@ -374,15 +440,18 @@ class Core:
                 maybe_processed=True,
             ) from None
 
-    def _creation_probe(self, raw_key: str | None, alias: str | None) -> Probe[GeneratedKey] | None:
+    def _creation_probe(self, raw_key: str | None) -> Probe[GeneratedKey] | None:
         """How a retried generate (or regenerate) finds out whether a lost attempt created the key.
 
-        With the raw key known (a custom ``key``), look its token up: the raw key can be returned.
-        With only an alias, look for a live key holding it: the raw key is lost for good, so the
-        answer has ``key=None``. With neither there is no safe way to tell, so no probe (and no
-        retry after an attempt that may have landed).
+        Only by the token of the raw key every attempt carried: a live key with that token is this
+        call's key (the proxy upserts custom keys, so no other call can have made a second one).
+        Without a raw key there is no proof of ownership, so no probe, and no retry after an
+        attempt that may have landed. In particular a key found by its alias is never adopted:
+        the alias may belong to someone else's key (the first attempt may really have been refused
+        with "alias already exists"), and the proxy's alias check is not atomic, so a retry could
+        mint a second key beside a late-landing first one.
         """
-        if raw_key is None and alias is None:
+        if raw_key is None:
             return None
 
         def probe(error: LiteLLMError, history: History) -> Op[GeneratedKey | None]:
@@ -391,28 +460,15 @@ class Core:
             if not (error.maybe_processed or alias_taken):
                 return None
             logger.info("%s: checking whether the key was created after all", error)
-            found: KeyInfo | None = None
-            if raw_key is not None:
-                try:
-                    info = yield from self.key_info(raw_key)
-                except NotFoundError:
-                    info = None
-                if info is not None and info.status != KeyStatus.DELETED:
-                    found = info
-            elif alias is not None:
-                page = yield from self.list_keys_page(
-                    page=1,
-                    size=MAX_PAGE_SIZE,
-                    return_full_object=True,
-                    filters={"key_alias": alias},
-                )
-                holders = [k for k in page.keys if k.key_alias == alias and k.token]
-                found = max(holders, key=_created, default=None)
-            if found is None:
+            try:
+                info: KeyInfo | None = yield from self.key_info(raw_key)
+            except NotFoundError:
+                info = None
+            if info is None or info.status == KeyStatus.DELETED:
                 logger.info("the key was not created; the request will be retried if allowed")
                 return None
-            logger.info("the key was created (token %s); returning it", found.token)
-            return GeneratedKey.from_info(found, key=raw_key)
+            logger.info("the key was created (token %s); returning it", info.token)
+            return GeneratedKey.from_info(info, key=raw_key)
 
         return probe
 
@@ -486,8 +542,73 @@ def _names(field: str, values: Sequence[str]) -> list[str]:
     return names
 
 
-def _created(info: KeyInfo) -> float:
-    return info.created_at.timestamp() if info.created_at is not None else 0.0
+def _custom_keys_disabled(error: PermissionDeniedError) -> bool:
+    # 403 "Custom API key values are disabled by your administrator. ..." (observed with
+    # general_settings.disable_custom_api_keys).
+    return error.status == 403 and _CUSTOM_KEYS_DISABLED in error.message.lower()
+
+
+def _check_base_url(base_url: str) -> str:
+    expected = "base_url: expected an http(s) URL like 'http://127.0.0.1:4000'"
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"{expected}; {base_url!r} is not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{expected}, got {base_url!r}")
+    return base_url.rstrip("/")
+
+
+def _check_api_key(api_key: str) -> None:
+    # Never quote the key: these messages end up in logs.
+    expected = "api_key: expected the master key or a proxy_admin virtual key"
+    if not isinstance(api_key, str) or not api_key:
+        raise ValueError(expected)
+    if not _VISIBLE_ASCII.fullmatch(api_key):
+        problem = (
+            "contains whitespace (a trailing newline from a file or environment variable?)"
+            if any(c.isspace() for c in api_key)
+            else "contains a character that is not visible ASCII"
+        )
+        raise ValueError(
+            f"{expected}, made of visible ASCII characters only; the value given {problem}"
+        )
+
+
+def check_http_client(headers: httpx.Headers) -> None:
+    """Refuse a caller's httpx client whose default headers hold a credential the proxy reads
+    before or besides ``Authorization`` (``x-litellm-api-key`` would take precedence over
+    ``api_key``). A default ``Authorization`` is harmless: each request sets its own."""
+    found = sorted(
+        name
+        for name in headers
+        if name.lower() in CREDENTIAL_HEADERS and name.lower() != "authorization"
+    )
+    if found:
+        raise ValueError(
+            f"http_client: its default headers carry a credential ({', '.join(found)}), which"
+            " would replace or compete with api_key; remove them"
+        )
+
+
+def _check_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Extra headers, refused up front rather than failing (or leaking) at the first request."""
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"headers: {name!r} is not a valid header name")
+        if name.lower() in CREDENTIAL_HEADERS:
+            raise ValueError(
+                f"headers: {name!r} carries a credential, which would replace or compete with"
+                " api_key; pass the admin key as api_key only"
+            )
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise ValueError(
+                f"headers: the value of {name!r} must be visible ASCII text without line"
+                " breaks or leading/trailing spaces"
+            )
+        checked[name] = value
+    return checked
 
 
 def _summary(exc: ValueError) -> str:

@@ -17,11 +17,13 @@ import httpx
 
 from litellm_client._core import (
     DEFAULT_TIMEOUT,
+    Answer,
     Core,
     KeyPager,
     Op,
     RequestSpec,
     Sleep,
+    check_http_client,
     ssl_verify,
 )
 from litellm_client.models import (
@@ -50,14 +52,18 @@ class LiteLLMClient:
 
     Args:
         base_url: the proxy, e.g. ``http://127.0.0.1:4000`` (a path prefix is kept).
-        api_key: the master key or a ``proxy_admin`` virtual key; sent only as
-            ``Authorization: Bearer``, never logged or put in error messages.
+        api_key: the master key or a ``proxy_admin`` virtual key: visible ASCII, no whitespace
+            (checked here, ``ValueError``); sent only as ``Authorization: Bearer``, never logged
+            or put in error messages.
         timeout, verify: for the httpx client made here (``verify`` may be a CA bundle path).
             Ignored when ``http_client`` is given: that client's own settings apply.
         max_retries: retries after the first attempt (429, 5xx, network) for idempotent calls;
             see the README for what ``generate_key`` and ``delete_keys`` do.
         headers: extra headers on every request, e.g. ``{"litellm-changed-by": "vault"}``.
-        http_client: an ``httpx.Client`` to use; it is not closed by :meth:`close`.
+            Headers the proxy reads a credential from (``Authorization``, ``x-litellm-api-key``,
+            ``API-Key``, ``x-api-key``, ...) are refused with ``ValueError``.
+        http_client: an ``httpx.Client`` to use; it is not closed by :meth:`close`. Its default
+            headers may not carry a credential either (``ValueError``).
         backoff: retry timing (:class:`Backoff`).
         sleep: how to wait between retries (``time.sleep``); tests pass a recorder.
 
@@ -85,6 +91,8 @@ class LiteLLMClient:
             backoff=backoff or Backoff(),
             headers=headers,
         )
+        if http_client is not None:
+            check_http_client(http_client.headers)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout, verify=ssl_verify(verify))
         self._sleep = sleep
@@ -120,11 +128,12 @@ class LiteLLMClient:
         finally:
             op.close()
 
-    def _send(self, spec: RequestSpec) -> httpx.Response | httpx.TransportError:
-        request = self._http.build_request(**self._core.request_args(spec))
+    def _send(self, spec: RequestSpec) -> Answer:
+        # Any httpx failure goes back to the core, which turns it into a LiteLLMError.
         try:
+            request = self._http.build_request(**self._core.request_args(spec))
             return self._http.send(request)
-        except httpx.TransportError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return exc
 
     def generate_key(
@@ -263,6 +272,8 @@ class AsyncLiteLLMClient:
             backoff=backoff or Backoff(),
             headers=headers,
         )
+        if http_client is not None:
+            check_http_client(http_client.headers)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=timeout, verify=ssl_verify(verify))
         self._sleep = sleep
@@ -298,11 +309,12 @@ class AsyncLiteLLMClient:
         finally:
             op.close()
 
-    async def _send(self, spec: RequestSpec) -> httpx.Response | httpx.TransportError:
-        request = self._http.build_request(**self._core.request_args(spec))
+    async def _send(self, spec: RequestSpec) -> Answer:
+        # Any httpx failure goes back to the core, which turns it into a LiteLLMError.
         try:
+            request = self._http.build_request(**self._core.request_args(spec))
             return await self._http.send(request)
-        except httpx.TransportError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return exc
 
     async def generate_key(

@@ -173,6 +173,8 @@ _DURATION_MARKERS = (
 )
 # These never reached the proxy's handler, so the request certainly had no effect.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# These came with an answer the client could not use (a body it could not decode, redirects).
+_ANSWERED = (httpx.DecodingError, httpx.TooManyRedirects)
 
 
 def _decode(content: bytes) -> Any:
@@ -287,13 +289,23 @@ def error_from_response(response: httpx.Response, *, secrets: Iterable[str] = ()
 
 
 def transport_error(
-    exc: httpx.TransportError, *, method: str, path: str, secrets: Iterable[str] = ()
+    exc: httpx.HTTPError, *, method: str, path: str, secrets: Iterable[str] = ()
 ) -> TransportError:
-    """Wrap an httpx network failure; timeouts become :class:`TimeoutError`."""
-    cls = TimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
+    """Wrap an httpx failure to get a usable answer.
+
+    Timeouts become :class:`TimeoutError`; a redirect loop (only with a redirect-following
+    ``http_client``) becomes :class:`UnexpectedResponseError`, which is not retried; an answer
+    whose body could not be decoded, and any other network failure, a :class:`TransportError`.
+    """
+    cls: type[TransportError] = TransportError
+    if isinstance(exc, httpx.TimeoutException):
+        cls = TimeoutError
+    elif isinstance(exc, httpx.TooManyRedirects):
+        cls = UnexpectedResponseError
+    what = "no usable answer" if isinstance(exc, _ANSWERED) else "no answer"
     detail = str(exc) or "no detail"
     return cls(
-        redact(f"no answer ({type(exc).__name__}): {detail}", secrets),
+        redact(f"{what} ({type(exc).__name__}): {detail}", secrets),
         method=method,
         path=path,
         maybe_processed=not isinstance(exc, _NOT_SENT),

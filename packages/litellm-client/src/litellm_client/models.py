@@ -48,7 +48,9 @@ Budget = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 class _KeySettings(BaseModel):
     """Fields shared by generate, update and regenerate (API notes, section 4.1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The proxy's field names start with "model_" (model_max_budget, ...); pydantic 2.7-2.9 warn
+    # about that prefix on import unless the protected namespaces are cleared.
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     key_alias: str | None = None
     duration: ExpiryDuration = None
@@ -112,10 +114,18 @@ class _KeySettings(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-class GenerateKeyRequest(_KeySettings):
-    """Body of ``POST /key/generate``. ``key`` is a custom raw key (``sk-...``, 16+ characters)."""
+# Raw keys stay out of repr() and str(), so logging a model never prints one; the attribute and
+# model_dump() still hold them.
+RawKey = Annotated[str | None, Field(repr=False)]
 
-    key: str | None = None
+
+class GenerateKeyRequest(_KeySettings):
+    """Body of ``POST /key/generate``. ``key`` is a custom raw key (``sk-...``, 16+ characters).
+
+    Without one, :meth:`LiteLLMClient.generate_key` makes one (see the README on retries).
+    """
+
+    key: RawKey = None
 
 
 class UpdateKeyRequest(_KeySettings):
@@ -128,7 +138,7 @@ class UpdateKeyRequest(_KeySettings):
 class RegenerateKeyRequest(UpdateKeyRequest):
     """Body of ``POST /key/regenerate`` minus the identifier (an Enterprise feature)."""
 
-    new_key: str | None = None
+    new_key: RawKey = None
     grace_period: ExpiryDuration = None
 
 
@@ -205,12 +215,13 @@ class KeyInfo(_KeyRow):
 class GeneratedKey(_KeyRow):
     """The answer to generate (and regenerate).
 
-    ``key`` is the raw key, returned only this once. It is None only when ``recovered`` is True and
-    the caller did not supply the raw key: a retried ``generate_key`` found that an earlier attempt
-    whose answer was lost had created the key, and the proxy never reveals a raw key again.
+    ``key`` is the raw key, which the proxy returns only this once; it is left out of ``repr()``
+    and ``str()``. ``recovered`` is True when the answer was lost and the client found the key by
+    its token instead (README, "generate_key and retries"); ``key`` is then the raw key the client
+    sent. It is None only if an answer lacked it.
     """
 
-    key: str | None = None
+    key: RawKey = None
     token: str
     token_id: str | None = None
     recovered: bool = False

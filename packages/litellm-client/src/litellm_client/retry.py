@@ -15,8 +15,9 @@ class Backoff:
 
     Without ``Retry-After`` the wait is ``initial * 2 ** (n - 1)``, at most ``maximum``, reduced by
     a random fraction of up to ``jitter`` so that clients which failed together do not retry
-    together. A ``Retry-After`` from the proxy is honoured but never waited beyond
-    ``max_retry_after``.
+    together. A ``Retry-After`` from the proxy is honoured; one longer than ``max_retry_after`` is
+    not waited for at all: the client gives up and raises (the error carries ``retry_after``),
+    since retrying before the proxy's time would only be refused again.
     """
 
     initial: float = 0.5
@@ -30,12 +31,17 @@ class Backoff:
         if not 0 <= self.jitter <= 1:
             raise ValueError(f"Backoff.jitter: expected a fraction in [0, 1], got {self.jitter}")
 
+    def waits_for(self, retry_after: float | None) -> bool:
+        """Whether a retry may wait out this ``Retry-After`` (None: the proxy sent none)."""
+        return retry_after is None or retry_after <= self.max_retry_after
+
     def delay(
         self,
         retry: int,
         retry_after: float | None = None,
         rand: Callable[[], float] = random.random,
     ) -> float:
+        # Capped only as a guard: the client does not retry when waits_for() is False.
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
         base = min(self.initial * 2.0 ** (retry - 1), self.maximum)
