@@ -42,6 +42,7 @@ from vault_plugin_litellm.sdk.framework import (
 )
 from vault_plugin_litellm.sdk.logical import (
     CodedError,
+    LogicalError,
     Operation,
     Request,
     Response,
@@ -405,6 +406,7 @@ class ExampleBackend(Backend):
             req.storage,
             data.get_str("kind"),
             {"value": data.get_str("value"), "mount": req.mount_point},
+            clock=self.clock,  # the clock the rollback age gate reads
         )
         if data.get_bool("commit"):
             await delete_wal(req.storage, entry_id)
@@ -420,7 +422,8 @@ class ExampleBackend(Backend):
 
     async def _rollback(self, req: Request, kind: str, payload: Any) -> None:
         if kind != "demo":
-            raise ValueError(f"cannot roll back a {kind!r} entry")
+            # A LogicalError's text reaches the host; any other exception only by its type.
+            raise LogicalError(f"cannot roll back a {kind!r} entry")
         record = dict(payload) if isinstance(payload, dict) else {"value": payload}
         record["rolled_back_at"] = utcnow().isoformat()
         await put_json(req.storage, ROLLED_BACK_PREFIX + str(uuid.uuid4()), record)

@@ -53,8 +53,8 @@ class CountingStorage(InMemoryStorage):
 async def start(
     storage: InMemoryStorage | None = None, *, frozen: bool = True, **kw: Any
 ) -> BackendHarness:
-    """A mounted example backend; ``frozen=False`` keeps wall-clock time (WAL entries are
-    stamped with it), moved on only by ``advance``."""
+    """A mounted example backend at a fixed harness time (``frozen=False``: wall-clock
+    time), moved on only by ``advance``; WAL entries are stamped by the same clock."""
     system = StaticSystemView(default_ttl=timedelta(hours=1), max_ttl=timedelta(hours=4))
     return await BackendHarness(
         factory,
@@ -242,7 +242,7 @@ async def test_request_ttls_override_config_and_expiry_revokes(
 async def test_wal_demo_rollback(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "events.jsonl"
     monkeypatch.setenv(REVOCATION_LOG_ENV, str(log))
-    harness = await start(frozen=False)
+    harness = await start()  # years away from the wall clock: only the harness's counts
     await harness.write("config", {"wal_min_age": "30s"})
     written = await harness.write("wal-demo", {"value": "half-done"})
     assert written.status == 200

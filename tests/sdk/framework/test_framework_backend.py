@@ -3,6 +3,7 @@ help, renew/revoke by secret type, rollback ticks and lifecycle hooks."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,10 +16,13 @@ from vault_plugin_litellm.sdk.framework import (
     FieldType,
     Path,
     PathOperation,
+    RequestExample,
     SecretType,
     generic_name_regex,
+    openapi,
     put_wal,
 )
+from vault_plugin_litellm.sdk.framework import backend as backend_module
 from vault_plugin_litellm.sdk.logical import (
     READ_ONLY_STORAGE,
     BackendConfig,
@@ -36,6 +40,7 @@ from vault_plugin_litellm.sdk.logical import (
     UnsupportedOperationError,
     UnsupportedPathError,
     UserError,
+    utcnow,
 )
 
 SHARED = Response(data={"shared": True})
@@ -338,11 +343,17 @@ def test_secret_type_response_records_the_kind_and_issue_time() -> None:
         return None
 
     kind = SecretType("thing", revoke=revoke, default_duration=timedelta(minutes=5))
+    before = utcnow()
     response = kind.response({"a": 1}, {"id": "x"})
+    after = utcnow()
     assert response.data == {"a": 1}
     assert response.secret is not None
     assert response.secret.internal_data == {"id": "x", "secret_type": "thing"}
-    assert response.secret.lease_options.issue_time is not None
+    # The harness and the runtime stamp a missing issue time, so only this catches a
+    # framework that stops setting it.
+    issued = response.secret.lease_options.issue_time
+    assert issued is not None
+    assert before <= issued <= after
     assert response.secret.lease_options.ttl == timedelta(minutes=5)
     assert response.secret.lease_options.renewable is False
 
@@ -384,8 +395,62 @@ async def test_rollback_failures(backend: Backend, recorder: Recorder) -> None:
     response = await backend.handle_request(req(Operation.ROLLBACK, "", storage=storage))
     assert response is not None
     assert response.is_error()
-    assert response.data == {"error": 'error rolling back "bad" entry: cannot undo'}
+    assert response.data == {
+        "error": 'error rolling back "bad" entry: internal error (ValueError); see the plugin log'
+    }
     assert len(storage.keys()) == 1  # kept for the next tick
+
+
+async def test_rollback_failures_tell_the_host_no_exception_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    leaked = "sk-secret-123"
+
+    async def periodic(req: Request) -> None:
+        raise RuntimeError(f"boom with {leaked}")
+
+    async def rollback(req: Request, kind: str, data: Any) -> None:
+        if kind == "said":
+            raise LogicalError("upstream refused the deletion")
+        raise ValueError(f"nope {leaked}")
+
+    backend = Backend(periodic=periodic, wal_rollback=rollback)
+    storage = InMemoryStorage()
+    await put_wal(storage, "said", None, created_at=0)
+    await put_wal(storage, "raised", None, created_at=0)
+    caplog.set_level(logging.ERROR)
+    with pytest.raises(LogicalError) as caught:
+        await backend.handle_request(req(Operation.ROLLBACK, "", storage=storage))
+    assert caught.value.message == (
+        "periodic function failed: internal error (RuntimeError); see the plugin log"
+    )
+    assert leaked in caplog.text  # the detail is in the (redacting) log
+
+    async def quiet(req: Request) -> None:
+        return None
+
+    backend = Backend(periodic=quiet, wal_rollback=rollback)
+    response = await backend.handle_request(req(Operation.ROLLBACK, "", storage=storage))
+    assert response is not None
+    assert response.data is not None
+    error = response.data["error"]
+    assert leaked not in error
+    assert 'error rolling back "said" entry: upstream refused the deletion' in error
+    assert 'error rolling back "raised" entry: internal error (ValueError)' in error
+
+
+class BrokenListing(InMemoryStorage):
+    async def list(self, prefix: str) -> list[str]:
+        raise OSError("disk at /secret/path")
+
+
+async def test_a_wal_listing_failure_is_reported_by_type(recorder: Recorder) -> None:
+    backend = make_backend(recorder, periodic=None)
+    response = await backend.handle_request(req(Operation.ROLLBACK, "", storage=BrokenListing()))
+    assert response is not None
+    assert response.data == {
+        "error": "error listing WAL entries: internal error (OSError); see the plugin log"
+    }
 
 
 async def test_rollback_without_a_wal_callback_leaves_entries(recorder: Recorder) -> None:
@@ -479,8 +544,8 @@ async def test_root_help_never_fails(recorder: Recorder) -> None:
     assert response.data["help"].startswith("## DESCRIPTION\n\nA test backend.")
 
 
-async def test_root_help_uses_the_request_prefix_and_server_version(recorder: Recorder) -> None:
-    backend = make_backend(recorder)
+async def _set_up_on_openbao(backend: Backend) -> None:
+    """Mount ``backend`` as on an OpenBao 2.7.2 server (documents get cached)."""
     await backend.setup(
         BackendConfig(
             storage=InMemoryStorage(),
@@ -488,6 +553,11 @@ async def test_root_help_uses_the_request_prefix_and_server_version(recorder: Re
             logger=logging.getLogger("t"),
         )
     )
+
+
+async def test_root_help_uses_the_request_prefix_and_server_version(recorder: Recorder) -> None:
+    backend = make_backend(recorder)
+    await _set_up_on_openbao(backend)
     response = await backend.handle_request(
         req(Operation.HELP, "", {"requestResponsePrefix": "myplugin"})
     )
@@ -497,12 +567,51 @@ async def test_root_help_uses_the_request_prefix_and_server_version(recorder: Re
     assert doc["info"]["version"] == "2.7.2"
     assert doc["info"]["title"] == "OpenBao API"
     assert doc["paths"]["/items/{name}"]["get"]["operationId"] == "myplugin-read-items-name"
-    again = await backend.handle_request(
-        req(Operation.HELP, "", {"requestResponsePrefix": "myplugin"})
-    )
+
+
+async def test_openapi_is_built_once_and_handed_out_as_copies(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[str] = []
+    real = openapi.document_backend
+
+    def counting(*args: Any) -> None:
+        builds.append("backend")
+        real(*args)
+
+    monkeypatch.setattr(backend_module, "document_backend", counting)
+    backend = make_backend(recorder)
+    await _set_up_on_openbao(backend)
+
+    async def document() -> dict[str, Any]:
+        response = await backend.handle_request(
+            req(Operation.HELP, "", {"requestResponsePrefix": "p"})
+        )
+        assert response is not None
+        assert response.data is not None
+        doc: dict[str, Any] = response.data["openapi"]
+        return doc
+
+    first = await document()
+    expected = copy.deepcopy(first)
+    first["paths"].clear()  # e.g. a caller trimming the document for its own use
+    first["info"]["version"] = "changed"
+    second = await document()
+    assert second == expected
+    second["components"]["schemas"]["X"] = {}
+    assert await document() == expected
+    assert builds == ["backend"]
+
+    path_doc = await backend.handle_request(req(Operation.HELP, "items/a"))
+    assert path_doc is not None
+    assert path_doc.data is not None
+    path_doc.data["openapi"]["paths"]["/items/{name}"]["get"]["operationId"] = "x"
+    again = await backend.handle_request(req(Operation.HELP, "items/b"))
     assert again is not None
     assert again.data is not None
-    assert again.data["openapi"] is doc  # built once, not per request
+    assert again.data["openapi"]["paths"]["/items/{name}"]["get"]["operationId"] == (
+        "read-items-name"
+    )
 
 
 def test_route_and_secret_lookup(backend: Backend) -> None:
@@ -512,3 +621,97 @@ def test_route_and_secret_lookup(backend: Backend) -> None:
     assert backend.route("nowhere") is None
     assert backend.secret("thing") is not None
     assert backend.secret("nope") is None
+
+
+@pytest.mark.parametrize(
+    ("special", "problem"),
+    [
+        (SpecialPaths(unauthenticated=["login/*/x*"]), "only one '*'"),
+        (SpecialPaths(unauthenticated=["login/+*"]), "'+*' is not allowed"),
+        (SpecialPaths(unauthenticated=["login/*/x"]), "only allowed at the end"),
+        (SpecialPaths(unauthenticated=["login/a+"]), "whole segment"),
+        (SpecialPaths(unauthenticated=["login/+b/c"]), "whole segment"),
+        (SpecialPaths(unauthenticated=["++/x"]), "whole segment"),
+        (SpecialPaths(root=["config/*/keys"]), "only allowed at the end"),
+        (SpecialPaths(root=["roles/+/rotate"]), "'+' is not a wildcard"),
+    ],
+)
+def test_special_paths_the_host_would_refuse_fail_at_declaration(
+    recorder: Recorder, special: SpecialPaths, problem: str
+) -> None:
+    with pytest.raises(ValueError, match="special path") as caught:
+        make_backend(recorder, special_paths=special)
+    assert problem in str(caught.value)
+
+
+def test_valid_special_paths_are_accepted(recorder: Recorder) -> None:
+    special = SpecialPaths(
+        root=["config", "keys/*", "*"],
+        unauthenticated=["login", "login/*", "+/login", "roles/+/creds", "roles/+/x*", "a/+"],
+    )
+    backend = make_backend(recorder, special_paths=special)
+    assert backend.special_paths() == special
+
+
+def test_an_existence_check_needs_a_create_handler(recorder: Recorder) -> None:
+    with pytest.raises(ValueError, match="existence check but no create handler") as caught:
+        Path(
+            pattern="items/" + generic_name_regex("name"),
+            operations={Operation.UPDATE: recorder.item_write},
+            existence_check=recorder.exists,
+        )
+    assert "'items/" in str(caught.value)
+
+
+async def test_captures_do_not_change_the_request_data(backend: Backend) -> None:
+    request = req(Operation.READ, "items/a", {"name": "other", "count": "2"})
+    response = await backend.handle_request(request)
+    assert response is not None
+    assert response.data == {"name": "a", "count": 2}
+    assert request.data == {"name": "other", "count": "2"}
+
+
+async def test_help_shows_the_route_as_it_is_matched(recorder: Recorder) -> None:
+    backend = make_backend(
+        recorder,
+        paths=[
+            Path(pattern="foo|bar", operations={Operation.READ: recorder.shared}),
+            Path(pattern=r"price\$", operations={Operation.READ: recorder.shared}),
+        ],
+    )
+    with pytest.raises(UnsupportedPathError):
+        await backend.handle_request(req(Operation.READ, "foobaz"))  # Go would route it
+    with pytest.raises(UnsupportedPathError):
+        await backend.handle_request(req(Operation.READ, "price$extra"))  # Go would too
+    page = await backend.handle_request(req(Operation.HELP, "bar"))
+    assert page is not None
+    assert page.data is not None
+    assert "Matching Route: ^(?:foo|bar)$\n" in page.data["help"]
+    page = await backend.handle_request(req(Operation.HELP, "price$"))
+    assert page is not None
+    assert page.data is not None
+    assert "Matching Route: ^price\\$$\n" in page.data["help"]
+
+
+async def test_a_document_that_is_not_json_is_rebuilt_not_cached(
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    path = Path(
+        pattern="dated",
+        fields={"at": FieldSchema(FieldType.TIME)},
+        operations={
+            Operation.UPDATE: PathOperation(
+                recorder.echo, examples=[RequestExample(data={"at": when})]
+            )
+        },
+    )
+    backend = make_backend(recorder, paths=[path])
+    await _set_up_on_openbao(backend)
+    for _ in range(2):
+        page = await backend.handle_request(req(Operation.HELP, "dated"))
+        assert page is not None
+        assert page.data is not None
+        body = page.data["openapi"]["paths"]["/dated"]["post"]["requestBody"]
+        assert body["content"]["application/json"]["schema"]["example"] == {"at": when}
+    assert "not JSON-serialisable" in caplog.text

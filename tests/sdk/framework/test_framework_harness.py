@@ -283,10 +283,25 @@ async def test_lease_registration_applies_mount_defaults_and_caps() -> None:
     assert lowered.lease_duration == 90 * 60
 
 
-async def test_secret_without_issue_time_is_a_500() -> None:
+async def test_secret_without_issue_time_is_stamped_as_the_runtime_does() -> None:
     _, harness = await leasing_harness()
+    harness.advance(timedelta(minutes=7))
     response = await harness.read("no-issue-time")
-    assert (response.status, response.errors) == (500, ["proto: invalid nil Timestamp"])
+    assert (response.status, response.errors) == (200, [])
+    assert response.secret is not None
+    assert response.secret.lease_options.issue_time == START + timedelta(minutes=7)
+    assert harness.leases[response.lease_id].secret.lease_options.issue_time == (
+        START + timedelta(minutes=7)
+    )
+
+
+async def test_an_issue_time_the_backend_set_is_kept() -> None:
+    _, harness = await leasing_harness()
+    response = await harness.read("fixed")
+    assert response.secret is not None
+    issued = response.secret.lease_options.issue_time
+    assert issued is not None
+    assert issued != START  # SecretType.response stamps the wall clock, not the harness's
 
 
 async def test_secret_on_an_unauthenticated_request_is_a_500() -> None:

@@ -38,8 +38,9 @@ ENTITY = Entity(
     ],
 )
 GROUPS = [
-    Group(id="g-1", name="devs", metadata={"tier": "gold"}),
+    Group(id="g-1", name="devs", metadata={"tier": "gold", "blank": ""}),
     Group(id="g-2", name="ops"),
+    Group(id="", name="", metadata={"k": "v"}),
 ]
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -61,6 +62,8 @@ def fill(template: str, mode: TemplateMode = TemplateMode.ACL) -> str:
         ("{{identity.groups.names.devs.id}}", "g-1"),
         ("{{identity.groups.ids.g-2.name}}", "ops"),
         ("{{identity.groups.names.devs.metadata.tier}}", "gold"),
+        ("{{identity.groups.names.devs.metadata.blank}}", ""),  # present and empty, as in Go
+        ("<{{identity.groups.ids..id}}>", "<>"),  # a group id is inserted even when empty
         ("{{time.now}}", str(int(NOW.timestamp()))),
         ("{{time.now.plus.1h}}", str(int(NOW.timestamp()) + 3600)),
         ("{{time.now.minus.60}}", str(int(NOW.timestamp()) - 60)),
@@ -89,6 +92,7 @@ def test_acl_mode_selectors(template: str, result: str) -> None:
         ("{{identity.groups.colors.red.id}}", "invalid groups selector"),
         ("{{identity.groups.names.devs}}", "invalid groups accessor"),
         ("{{identity.groups.names.ops.metadata.x}}", NOT_FOUND),
+        ("{{identity.groups.ids..name}}", NOT_FOUND),  # an empty group name is not found
         ("{{time.later}}", 'invalid time selector "later"'),
         ("{{time.now.plus}}", "missing time operand"),
         ("{{time.now.times.1h}}", 'invalid time operator "times"'),
@@ -109,10 +113,33 @@ def test_json_mode_renders_json_literals() -> None:
         "team": "red",
         "empty": "",
     }
-    assert json.loads(fill("{{identity.entity.groups.names}}", json_fill)) == ["devs", "ops"]
+    assert json.loads(fill("{{identity.entity.groups.names}}", json_fill)) == ["devs", "ops", ""]
     assert json.loads(fill("{{identity.entity.metadata.missing}}", json_fill)) == ""
     assert json.loads(fill("{{identity.entity.aliases.none.metadata}}", json_fill)) == {}
     assert json.loads(fill('{"u": {{identity.entity.name}}}', json_fill)) == {"u": "alice"}
+
+
+def test_json_mode_writes_maps_and_lists_as_go_marshals_them() -> None:
+    entity = Entity(id="e", name="n", metadata={"z": "1", "a": "<&>", "m": "\u2028"})
+    groups = [Group(id="g2", name="b"), Group(id="g1", name="a")]
+
+    def json_fill(template: str) -> str:
+        return populate_string(template, entity=entity, groups=groups, mode=TemplateMode.JSON)[1]
+
+    assert json_fill("{{identity.entity.metadata}}") == (
+        '{"a":"\\u003c\\u0026\\u003e","m":"\\u2028","z":"1"}'
+    )
+    assert json.loads(json_fill("{{identity.entity.metadata}}")) == entity.metadata
+    assert json_fill("{{identity.entity.groups.ids}}") == '["g2","g1"]'  # order kept
+    assert json_fill("{{identity.entity.metadata.a}}") == '"<&>"'
+
+
+def test_group_values_are_raw_in_both_modes_as_in_go() -> None:
+    for mode in TemplateMode:
+        assert fill("{{identity.groups.ids.g-1.name}}", mode) == "devs"
+        assert fill("{{identity.groups.names.devs.id}}", mode) == "g-1"
+        assert fill("{{identity.groups.names.devs.metadata.tier}}", mode) == "gold"
+        assert fill("{{identity.groups.names.devs.metadata.blank}}", mode) == ""
 
 
 def test_missing_identity() -> None:

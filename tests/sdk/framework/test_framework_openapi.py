@@ -245,7 +245,7 @@ async def test_document_shape_and_inline_schemas() -> None:
         "default": 3,
     }
     assert schema["properties"]["ttl"]["format"] == "seconds"
-    assert schema["properties"]["ttl"]["default"] == "1h"
+    assert schema["properties"]["ttl"]["default"] == 3600  # converted: "1h" is not an integer
     assert schema["properties"]["tags"]["items"] == {"type": "string"}
     assert schema["properties"]["mode"]["enum"] == ["a", "b"]
     assert schema["properties"]["secret"]["x-vault-displayAttrs"] == {"sensitive": True}
@@ -318,3 +318,94 @@ async def test_path_help_carries_a_document_of_that_path() -> None:
 async def test_title_override() -> None:
     doc = await _document(_backend(openapi_title="Custom API"))
     assert doc["info"]["title"] == "Custom API"
+
+
+_DEFAULTS: dict[str, tuple[FieldType, Any, Any]] = {
+    # name: (type, declared default, default in the document)
+    "ttl": (FieldType.DURATION_SECOND, "1h", 3600),
+    "grace": (FieldType.SIGNED_DURATION_SECOND, "-90s", -90),
+    "count": (FieldType.INT, 0, 0),
+    "big": (FieldType.INT64, "0x10", 16),
+    "ratio": (FieldType.FLOAT, "0.5", 0.5),
+    "on": (FieldType.BOOL, False, False),
+    "yes": (FieldType.BOOL, "true", True),
+    "label": (FieldType.STRING, "", ""),
+    "lower": (FieldType.LOWERCASE_STRING, "ABC", "abc"),
+    "tags": (FieldType.COMMA_STRING_SLICE, "a,b", ["a", "b"]),
+    "ids": (FieldType.COMMA_INT_SLICE, "1,2", [1, 2]),
+    "pairs": (FieldType.KV_PAIRS, ["a=b"], {"a": "b"}),
+    "meta": (FieldType.MAP, {}, {}),
+    "when": (FieldType.TIME, 0, "1970-01-01T00:00:00Z"),
+}
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "string": (str,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+async def test_defaults_are_emitted_converted_and_even_when_zero() -> None:
+    fields = {
+        name: FieldSchema(kind, name, default=default)
+        for name, (kind, default, _) in _DEFAULTS.items()
+    }
+    fields["unset"] = FieldSchema(FieldType.INT, "No default.")
+    backend = Backend(
+        paths=[Path(pattern="cfg", fields=fields, operations={Operation.UPDATE: _handler})]
+    )
+    doc = await _document(backend)
+    properties = doc["paths"]["/cfg"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]["properties"]
+    assert {name: properties[name]["default"] for name in _DEFAULTS} == {
+        name: shown for name, (_, _, shown) in _DEFAULTS.items()
+    }
+    assert "default" not in properties["unset"]
+    for name, schema in properties.items():
+        if "default" in schema:
+            value = schema["default"]
+            allowed = _JSON_TYPES[schema["type"]]
+            assert isinstance(value, allowed), name
+            assert schema["type"] == "boolean" or not isinstance(value, bool), name
+    json.dumps(doc, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "operations",
+    [(Operation.LIST, Operation.SCAN), (Operation.SCAN, Operation.LIST)],
+)
+async def test_list_and_scan_without_read_document_list_deterministically(
+    operations: tuple[Operation, Operation],
+) -> None:
+    path = Path(
+        pattern="roles/?$",
+        operations={
+            operation: PathOperation(_handler, summary=operation.value) for operation in operations
+        },
+    )
+    doc = await _document(Backend(paths=[path]))
+    get = doc["paths"]["/roles"]["get"]
+    assert get["operationId"] == "ex-list-roles"
+    assert get["summary"] == "list"
+    assert [(p["name"], p["required"]) for p in get["parameters"]] == [
+        ("scan", True),
+        ("list", True),
+    ]
+    assert get["parameters"][1]["description"] == (
+        "Must be set to `true` or else `scan` must be set to `true`"
+    )
+
+
+async def test_scan_is_documented_when_list_is_unpublished() -> None:
+    path = Path(
+        pattern="roles/?$",
+        operations={
+            Operation.LIST: PathOperation(_handler, unpublished=True),
+            Operation.SCAN: _handler,
+        },
+    )
+    doc = await _document(Backend(paths=[path]))
+    assert doc["paths"]["/roles"]["get"]["operationId"] == "ex-scan-roles"

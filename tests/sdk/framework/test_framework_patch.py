@@ -98,3 +98,40 @@ def test_patch_times_become_rfc3339_and_preprocessor_runs() -> None:
 def test_patch_of_a_missing_resource_is_an_error() -> None:
     with pytest.raises(LogicalError, match="resource does not exist"):
         handle_patch_operation(FieldData({}, SCHEMA), None)
+
+
+def test_null_map_and_keypair_fields_delete_the_stored_value_as_in_go() -> None:
+    schema = {
+        "meta": FieldSchema(FieldType.MAP),
+        "labels": FieldSchema(FieldType.KV_PAIRS),
+        "headers": FieldSchema(FieldType.HEADER),
+        "tags": FieldSchema(FieldType.COMMA_STRING_SLICE),
+        "ttl": FieldSchema(FieldType.DURATION_SECOND),
+    }
+    stored = {
+        "meta": {"a": "1"},
+        "labels": {"x": "y"},
+        "headers": {"A": ["b"]},
+        "tags": ["q"],
+        "ttl": 5,
+        "kept": True,
+    }
+    data = FieldData(dict.fromkeys(schema), schema)
+    assert handle_patch_operation(data, stored) == {
+        # Go decodes null into a nil map, which marshals as null: the key is deleted.
+        "headers": {"A": ["b"]},  # a header decodes to an empty (not nil) map: merged, kept
+        "tags": [],  # slices decode to empty lists
+        "ttl": 5,  # null durations are not set at all
+        "kept": True,
+    }
+    seen: list[dict[str, Any]] = []
+
+    def record(patch: dict[str, Any]) -> dict[str, Any]:
+        seen.append(dict(patch))
+        return patch
+
+    handle_patch_operation(FieldData({"meta": None}, schema), stored, record)
+    assert seen == [{"meta": None}]
+    # A present map still merges key by key.
+    merged = handle_patch_operation(FieldData({"labels": ["z=1"]}, schema), stored)
+    assert merged["labels"] == {"x": "y", "z": "1"}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from vault_plugin_litellm.sdk.framework import (
     delete_wal,
     get_wal,
@@ -13,7 +15,14 @@ from vault_plugin_litellm.sdk.framework import (
     put_wal,
     rollback_wal,
 )
-from vault_plugin_litellm.sdk.logical import InMemoryStorage, Operation, Request, StorageEntry
+from vault_plugin_litellm.sdk.framework.wal import failure_text
+from vault_plugin_litellm.sdk.logical import (
+    InMemoryStorage,
+    LogicalError,
+    Operation,
+    Request,
+    StorageEntry,
+)
 
 
 async def test_entries_use_gos_layout() -> None:
@@ -97,7 +106,51 @@ async def test_failures_are_reported_and_kept() -> None:
     await storage.put(StorageEntry("wal/broken", b"not json"))
     undo = Undo(failing={"bad"})
     failures = await rollback_wal(_tick(storage), undo, min_age=timedelta(seconds=1), now=100)
-    assert 'error rolling back "bad" entry: upstream down' in failures
-    assert any(message.startswith("error reading WAL entry broken") for message in failures)
+    hidden = "internal error ({}); see the plugin log"
+    assert sorted(failures) == [
+        "error reading WAL entry broken: " + hidden.format("JSONDecodeError"),
+        'error rolling back "bad" entry: ' + hidden.format("RuntimeError"),
+    ]
     assert undo.done == [("good", None)]
     assert len(await list_wal(storage)) == 2
+
+
+async def test_failure_details_go_to_the_log_and_logical_errors_to_the_host(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    storage = InMemoryStorage()
+    await put_wal(storage, "raised", None, created_at=0)
+    await put_wal(storage, "said", None, created_at=0)
+
+    async def undo(req: Request, kind: str, data: Any) -> None:
+        if kind == "said":
+            raise LogicalError("the key was already gone")
+        raise RuntimeError("upstream said sk-live-key is invalid")
+
+    logger = logging.getLogger("wal-test")
+    caplog.set_level(logging.ERROR, logger="wal-test")
+    failures = await rollback_wal(
+        _tick(storage), undo, min_age=timedelta(seconds=1), now=100, logger=logger
+    )
+    assert sorted(failures) == [
+        'error rolling back "raised" entry: internal error (RuntimeError); see the plugin log',
+        'error rolling back "said" entry: the key was already gone',
+    ]
+    assert "sk-live-key" in caplog.text
+    assert all(record.name == "wal-test" for record in caplog.records)
+
+
+def test_failure_text() -> None:
+    assert failure_text(LogicalError("shown")) == "shown"
+    assert failure_text(KeyError("hidden")) == "internal error (KeyError); see the plugin log"
+
+
+async def test_entries_are_stamped_by_the_given_clock() -> None:
+    storage = InMemoryStorage()
+    then = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
+    entry_id = await put_wal(storage, "k", None, clock=lambda: then)
+    entry = await get_wal(storage, entry_id)
+    assert entry is not None
+    assert entry.created_at == int(then.timestamp())
+    explicit = await put_wal(storage, "k", None, created_at=5, clock=lambda: then)
+    assert (await get_wal(storage, explicit)).created_at == 5  # type: ignore[union-attr]

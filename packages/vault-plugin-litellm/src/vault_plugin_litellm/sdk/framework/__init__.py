@@ -21,6 +21,7 @@ from .coercion import FieldConversionError, canonical_header_key, convert, zero_
 from .field_data import FieldData, FieldValidationError, UnknownFieldError
 from .field_type import FieldType
 from .fields import DisplayAttributes, FieldSchema
+from .go_regex import go_regex_to_python
 from .goparse import format_duration, human_duration, parse_duration_second
 from .identity_template import (
     TemplateError,
@@ -47,7 +48,7 @@ from .path import (
     path_append,
 )
 from .pattern_expand import UndocumentablePatternError, expand_pattern
-from .router import Router, go_regex_to_python
+from .router import Router
 from .secret import SECRET_TYPE_KEY, SecretType
 from .wal import (
     DEFAULT_MIN_AGE,

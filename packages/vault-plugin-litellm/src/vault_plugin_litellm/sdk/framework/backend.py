@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -48,7 +49,8 @@ from .openapi import api_title, document_backend, document_path, new_document
 from .path import Path
 from .router import CompiledPath, Router
 from .secret import SECRET_TYPE_KEY, SecretType
-from .wal import DEFAULT_MIN_AGE, WALRollbackFunc, rollback_wal
+from .special_paths import validate_special_paths
+from .wal import DEFAULT_MIN_AGE, WALRollbackFunc, failure_text, rollback_wal
 
 PeriodicFunc = Callable[[Request], Awaitable[None]]
 """Runs on every rollback tick (about once a minute per mount); raise to report a failure."""
@@ -87,7 +89,12 @@ class Backend:
 
     ``wal_rollback_min_age`` is how old a WAL entry must be before rollback touches it
     (zero means Go's 10 minutes); make it longer than the slowest legitimate operation.
-    ``clock`` is consulted for WAL ages and may be replaced in tests.
+    ``clock`` is consulted for WAL ages and may be replaced in tests; write entries with
+    ``put_wal(..., clock=self.clock)`` so that they are stamped by the same clock.
+
+    ``special_paths`` are checked here by the host's rules (a misplaced wildcard makes
+    OpenBao refuse the mount), and a failed periodic function or WAL rollback reports only
+    :class:`LogicalError` messages to the host; other exceptions go to the log.
     """
 
     def __init__(
@@ -118,6 +125,7 @@ class Backend:
         # Internals use mangled names: backends subclass this and name their own handlers
         # _rollback, _periodic, ...; mangling keeps those from replacing the framework's.
         self.__special_paths = special_paths or SpecialPaths()
+        validate_special_paths(self.__special_paths)
         self.__type = backend_type
         self.__initialize = initialize
         self.__periodic = periodic
@@ -136,7 +144,7 @@ class Backend:
         self.backend_uuid = ""
         self.__cleaned = False
         self.__server_version: str | None = None
-        self.__openapi_cache: dict[tuple[int, str], dict[str, Any]] = {}
+        self.__openapi_cache: dict[tuple[int, str], str] = {}
 
     # -- LogicalBackend -------------------------------------------------------------------
 
@@ -222,14 +230,13 @@ class Backend:
         fields = path.fields
         ignored: list[str] = []
         replaced: list[str] = []
-        raw: dict[str, Any]
-        if req.data:
-            raw = dict(req.data)
+        raw = req.data
+        if raw:
             if not path.takes_arbitrary_input:
-                ignored = sorted(key for key in raw if key not in fields)
+                ignored = [key for key in raw if key not in fields]
             if captures:
-                replaced = sorted(key for key in captures if raw.get(key) is not None)
-                raw.update(captures)
+                replaced = [key for key in captures if raw.get(key) is not None]
+                raw = {**raw, **captures}  # a new dict: the request's data stays as sent
         else:
             raw = captures
         data = FieldData(raw, fields)
@@ -243,9 +250,9 @@ class Backend:
         if response is not None and (ignored or replaced):
             warnings = list(response.warnings)
             if ignored:
-                warnings.append(_IGNORED_WARNING + _go_list(ignored))
+                warnings.append(_IGNORED_WARNING + _go_list(sorted(ignored)))
             if replaced:
-                warnings.append(_REPLACED_WARNING + _go_list(replaced))
+                warnings.append(_REPLACED_WARNING + _go_list(sorted(replaced)))
             # A copy, so that a handler may return a shared, prebuilt response.
             response = dataclasses.replace(response, warnings=warnings)
         return response
@@ -292,16 +299,21 @@ class Backend:
                 failures.append(exc.message)
             except Exception as exc:
                 self.logger.exception("periodic function failed")
-                failures.append(f"periodic function failed: {exc!r}")
+                failures.append(f"periodic function failed: {failure_text(exc)}")
         response: Response | None = None
         if self.__wal_rollback is not None:
             min_age = self.wal_rollback_min_age or DEFAULT_MIN_AGE
             try:
                 wal_failures = await rollback_wal(
-                    req, self.__wal_rollback, min_age=min_age, now=self.clock().timestamp()
+                    req,
+                    self.__wal_rollback,
+                    min_age=min_age,
+                    now=self.clock().timestamp(),
+                    logger=self.logger,
                 )
             except Exception as exc:
-                wal_failures = [f"error listing WAL entries: {exc}"]
+                self.logger.exception("listing WAL entries failed")
+                wal_failures = [f"error listing WAL entries: {failure_text(exc)}"]
             if wal_failures:
                 # The host ignores error responses on rollback, so say it in the log too.
                 self.logger.warning("WAL rollback failed: %s", "; ".join(wal_failures))
@@ -328,10 +340,16 @@ class Backend:
 
     async def __openapi(self, key: int, prefix: str) -> dict[str, Any]:
         """The OpenAPI document of one path (``key`` = its index) or the whole backend
-        (``key`` = -1), built once per prefix: help must stay cheap."""
+        (``key`` = -1), built once per prefix: help must stay cheap.
+
+        The cache holds the JSON text, and every caller gets a fresh document decoded from
+        it (several times faster than a deep copy), so that changing one answer never
+        changes later ones. The transport encodes the same way, so nothing is lost.
+        """
         cached = self.__openapi_cache.get((key, prefix))
         if cached is not None:
-            return cached
+            result: dict[str, Any] = json.loads(cached)
+            return result
         version = await self.__server_version_string()
         doc = self.__new_document(version)
         if key < 0:
@@ -340,7 +358,12 @@ class Backend:
             compiled = self.router.compiled[key]
             document_path(compiled, self.__special_paths, prefix, self.__type, doc)
         if version != "unknown":
-            self.__openapi_cache[(key, prefix)] = doc
+            try:
+                self.__openapi_cache[(key, prefix)] = json.dumps(doc, allow_nan=False)
+            except (TypeError, ValueError):
+                # Not JSON (e.g. an example holding a datetime): the transport will say so;
+                # in process the document is simply rebuilt each time.
+                self.logger.warning("the OpenAPI document is not JSON-serialisable")
         return doc
 
     @staticmethod

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from .coercion import FieldConversionError, convert
+from .coercion import FieldConversionError
 from .field_type import INT_TYPES, STRING_LIST_TYPES, STRING_TYPES, FieldType
 from .fields import FieldSchema
 
@@ -28,7 +28,16 @@ class FieldValidationError(ValueError):
         self.message = message
 
 
-_DURATION_TYPES = frozenset({FieldType.DURATION_SECOND, FieldType.SIGNED_DURATION_SECOND})
+_Types = tuple[FieldType, ...]
+_DURATION_TYPES: _Types = (FieldType.DURATION_SECOND, FieldType.SIGNED_DURATION_SECOND)
+_FLOAT: _Types = (FieldType.FLOAT,)
+_BOOL: _Types = (FieldType.BOOL,)
+_TIME: _Types = (FieldType.TIME,)
+_SLICE: _Types = (FieldType.SLICE,)
+_INT_SLICE: _Types = (FieldType.COMMA_INT_SLICE,)
+_MAP: _Types = (FieldType.MAP,)
+_KV_PAIRS: _Types = (FieldType.KV_PAIRS,)
+_HEADER: _Types = (FieldType.HEADER,)
 
 
 class FieldData:
@@ -58,7 +67,7 @@ class FieldData:
         if key not in self.raw:
             result: tuple[Any, bool] = (None, False)
         else:
-            result = convert(schema.type, self.raw[key])
+            result = schema.converter(self.raw[key])
         self._cache[key] = result
         return result
 
@@ -112,11 +121,12 @@ class FieldData:
         value, is_set = self.get_ok(key)
         return value if is_set else default
 
-    def _typed(self, key: str, allowed: frozenset[FieldType], wanted: str) -> Any:
+    def _typed(self, key: str, allowed: _Types, wanted: str) -> Any:
         schema = self._schema(key)
         if schema.type not in allowed:
             raise TypeError(f"field {key!r} is a {schema.type.label} field, not {wanted}")
-        return self.get(key)
+        value, is_set = self._convert(key, schema)
+        return value if is_set else schema.default_or_zero()
 
     def get_str(self, key: str) -> str:
         return cast(str, self._typed(key, STRING_TYPES, "a string"))
@@ -126,34 +136,31 @@ class FieldData:
         return cast(int, self._typed(key, INT_TYPES, "an integer"))
 
     def get_float(self, key: str) -> float:
-        return cast(float, self._typed(key, frozenset({FieldType.FLOAT}), "a float"))
+        return cast(float, self._typed(key, _FLOAT, "a float"))
 
     def get_bool(self, key: str) -> bool:
-        return cast(bool, self._typed(key, frozenset({FieldType.BOOL}), "a bool"))
+        return cast(bool, self._typed(key, _BOOL, "a bool"))
 
     def get_duration(self, key: str) -> timedelta:
         return timedelta(seconds=cast(int, self._typed(key, _DURATION_TYPES, "a duration")))
 
     def get_time(self, key: str) -> datetime:
-        return cast(datetime, self._typed(key, frozenset({FieldType.TIME}), "a time"))
+        return cast(datetime, self._typed(key, _TIME, "a time"))
 
     def get_list(self, key: str) -> list[Any]:
-        return cast("list[Any]", self._typed(key, frozenset({FieldType.SLICE}), "a slice"))
+        return cast("list[Any]", self._typed(key, _SLICE, "a slice"))
 
     def get_str_list(self, key: str) -> list[str]:
         return cast("list[str]", self._typed(key, STRING_LIST_TYPES, "a string slice"))
 
     def get_int_list(self, key: str) -> list[int]:
-        allowed = frozenset({FieldType.COMMA_INT_SLICE})
-        return cast("list[int]", self._typed(key, allowed, "an int slice"))
+        return cast("list[int]", self._typed(key, _INT_SLICE, "an int slice"))
 
     def get_map(self, key: str) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._typed(key, frozenset({FieldType.MAP}), "a map"))
+        return cast("dict[str, Any]", self._typed(key, _MAP, "a map"))
 
     def get_kv(self, key: str) -> dict[str, str]:
-        allowed = frozenset({FieldType.KV_PAIRS})
-        return cast("dict[str, str]", self._typed(key, allowed, "a keypair map"))
+        return cast("dict[str, str]", self._typed(key, _KV_PAIRS, "a keypair map"))
 
     def get_header(self, key: str) -> dict[str, list[str]]:
-        allowed = frozenset({FieldType.HEADER})
-        return cast("dict[str, list[str]]", self._typed(key, allowed, "a header"))
+        return cast("dict[str, list[str]]", self._typed(key, _HEADER, "a header"))

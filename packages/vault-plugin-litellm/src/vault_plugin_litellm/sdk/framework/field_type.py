@@ -60,13 +60,13 @@ _LABELS = {
     FieldType.TIME: "time",
 }
 
-STRING_TYPES = frozenset({FieldType.STRING, FieldType.LOWERCASE_STRING, FieldType.NAME_STRING})
-INT_TYPES = frozenset(
-    {
-        FieldType.INT,
-        FieldType.INT64,
-        FieldType.DURATION_SECOND,
-        FieldType.SIGNED_DURATION_SECOND,
-    }
+# Tuples, not sets: membership of an enum member is then an identity check, with no
+# (Python-level) enum hashing on every typed getter call.
+STRING_TYPES = (FieldType.STRING, FieldType.LOWERCASE_STRING, FieldType.NAME_STRING)
+INT_TYPES = (
+    FieldType.INT,
+    FieldType.INT64,
+    FieldType.DURATION_SECOND,
+    FieldType.SIGNED_DURATION_SECOND,
 )
-STRING_LIST_TYPES = frozenset({FieldType.STRING_SLICE, FieldType.COMMA_STRING_SLICE})
+STRING_LIST_TYPES = (FieldType.STRING_SLICE, FieldType.COMMA_STRING_SLICE)

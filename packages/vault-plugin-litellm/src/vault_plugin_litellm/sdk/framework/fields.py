@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .coercion import FieldConversionError, convert, zero_value
+from .coercion import FieldConversionError, FieldConverter, field_converter, zero_value
 from .field_type import FieldType
 
 
@@ -70,15 +70,18 @@ class FieldSchema:
     query: bool = False
     allowed_values: Sequence[Any] = ()
     display_attrs: DisplayAttributes | None = None
+    converter: FieldConverter = field(init=False, repr=False, compare=False)
+    """The type's conversion function (:func:`~.coercion.convert` for this type)."""
     _default_value: Any = field(init=False, repr=False, compare=False, default=None)
     _mutable_default: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "converter", field_converter(self.type))
         if self.default is None:
             value = zero_value(self.type)
         else:
             try:
-                converted, is_set = convert(self.type, self.default)
+                converted, is_set = self.converter(self.default)
             except FieldConversionError as exc:
                 raise ValueError(
                     f"default {self.default!r} is not a valid {self.type.label}: {exc.message}"

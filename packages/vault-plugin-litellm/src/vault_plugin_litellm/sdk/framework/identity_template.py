@@ -8,7 +8,10 @@ so a template means the same in a policy, a Go plugin and this framework:
 - ``identity.groups.{ids.<id>,names.<name>}.{id,name,metadata.<k>}``
 - ``time.now``, ``time.now.plus.<duration>``, ``time.now.minus.<duration>`` (Unix seconds)
 
-Lists and whole maps render only in JSON mode, where every value is a JSON literal.
+Lists and whole maps render only in JSON mode, where entity and alias values are JSON
+literals (maps compact, keys sorted, as Go's ``json.Marshal`` writes them). Group values
+are inserted raw in both modes, as the host does (``{{identity.groups.ids.<id>.name}}``
+renders ``devs``, not ``"devs"``), so that a template means the same everywhere.
 """
 
 from __future__ import annotations
@@ -55,8 +58,20 @@ def _render(mode: TemplateMode, value: _Value, key: str | None = None) -> str:
     if isinstance(value, Mapping):
         if key is not None:
             return json.dumps(value.get(key, ""), ensure_ascii=False)
-        return json.dumps(dict(value), ensure_ascii=False)
-    return json.dumps(list(value), ensure_ascii=False)
+        return _go_json(dict(value))
+    return _go_json(list(value))
+
+
+# Go's json.Marshal escapes these even outside ASCII mode (HTML safety, JS line separators).
+_GO_JSON_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def _go_json(value: dict[str, str] | list[str]) -> str:
+    """``value`` as Go's ``json.Marshal`` writes it: compact, map keys sorted."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.translate(_GO_JSON_ESCAPES)
 
 
 class _Context:
@@ -150,15 +165,19 @@ class _Context:
                 break
         if found is None:
             raise TemplateError(f'entity is not a member of group "{wanted}"')
+        # Raw values in both modes, as the host renders them; only an empty name and a
+        # missing metadata key count as "not found" there.
         if attribute == "id":
-            return self.render(found.id)
+            return found.id
         if attribute == "name":
-            return self.render(found.name)
+            if found.name == "":
+                raise TemplateError(NOT_FOUND)
+            return found.name
         if attribute.startswith("metadata."):
             key = attribute.removeprefix("metadata.")
             if key not in found.metadata:
                 raise TemplateError(NOT_FOUND)
-            return self.render(found.metadata[key])
+            return found.metadata[key]
         raise TemplateError(NOT_FOUND)
 
     def _time(self, selector: str) -> str:

@@ -116,7 +116,10 @@ def field_schema(schema: FieldSchema, *, with_description: bool = True) -> dict[
     _put(out, "format", kind.format)
     _put(out, "pattern", kind.pattern)
     _put(out, "enum", list(schema.allowed_values))
-    _put(out, "default", _json_value(schema.default))
+    if schema.default is not None:
+        # The converted default, so that it fits the schema's type ("1h" for a duration
+        # is 3600); zero and false are defaults too, and Go emits them.
+        out["default"] = _json_value(schema.default_or_zero())
     _put(out, "deprecated", schema.deprecated)
     _put(out, "x-vault-displayAttrs", _display(schema.display_attrs))
     if kind.base == "array":
@@ -353,6 +356,8 @@ def document_path(
             for name, schema in path.fields.items()
             if name not in in_path and not schema.query
         }
+        list_handler = path.handlers.get(Operation.LIST)
+        list_published = list_handler is not None and not list_handler.unpublished
         for operation, handler in path.handlers.items():
             method = _METHODS.get(operation)
             if method is None or handler.unpublished:
@@ -360,6 +365,10 @@ def document_path(
             if operation is Operation.CREATE and Operation.UPDATE in path.handlers:
                 continue
             if operation in (Operation.LIST, Operation.SCAN) and Operation.READ in path.handlers:
+                continue
+            # Both would be the GET; Go keeps whichever its map iteration yields last. LIST
+            # is kept, deterministically, and its parameters document the scan flag too.
+            if operation is Operation.SCAN and list_published:
                 continue
             operation_id = construct_operation_id(
                 variant, index, path.display_attrs, operation, handler.display_attrs, prefix

@@ -10,9 +10,13 @@ from typing import Any
 from vault_plugin_litellm.sdk.logical import LogicalError
 
 from .field_data import FieldData
+from .field_type import FieldType
 from .goparse import format_rfc3339
 
 PatchPreprocessor = Callable[[dict[str, Any]], dict[str, Any]]
+
+# Go decodes null into a nil map for these, which marshals as null: the merge deletes the key.
+_NULL_DELETES = (FieldType.MAP, FieldType.KV_PAIRS)
 
 
 def json_merge_patch(target: Any, patch: Any) -> Any:
@@ -45,9 +49,10 @@ def handle_patch_operation(
 ) -> dict[str, Any]:
     """Merge the request's declared, set fields into ``resource`` and return the result.
 
-    Values are converted with the field types first, so ``null`` follows the field rules:
-    it clears a duration or time from the patch (the stored value stays), gives other types
-    their zero value, and inside a map field deletes that key from the stored map.
+    Values are converted with the field types first, so ``null`` follows Go's field rules:
+    for a map or keypair field it deletes the stored value; for a duration or time it
+    leaves the stored value alone; other types take their zero value; and inside a map
+    value it deletes that key from the stored map.
     ``preprocessor`` may reshape the patch (e.g. rename fields to storage names) first.
     Raises a plain :class:`LogicalError` (a 500) when ``resource`` is ``None``: callers
     answer "not found" themselves before patching.
@@ -55,11 +60,15 @@ def handle_patch_operation(
     if resource is None:
         raise LogicalError("resource does not exist")
     patch: dict[str, Any] = {}
-    for key in data.raw:
-        if key not in data.schema:
+    raw = data.raw
+    for key in raw:
+        schema = data.schema.get(key)
+        if schema is None:
             continue
         value, is_set = data.get_ok_err(key)
-        if is_set:
+        if raw[key] is None and schema.type in _NULL_DELETES:
+            patch[key] = None
+        elif is_set:
             patch[key] = _json_ready(value)
     if preprocessor is not None:
         patch = preprocessor(patch)

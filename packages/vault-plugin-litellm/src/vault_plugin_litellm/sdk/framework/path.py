@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from vault_plugin_litellm.sdk.logical import Operation, Request, Response
 
 from .field_data import FieldData
 from .fields import DisplayAttributes, FieldSchema
+from .go_regex import compile_path_pattern
 
 OperationFunc = Callable[[Request, FieldData], Awaitable[Response | None]]
 """A handler: answer the request, or raise a :class:`~..logical.LogicalError`."""
@@ -63,12 +65,26 @@ class Path:
 
     ``pattern`` is a regular expression over the mount-relative path, matched in full (it
     may omit ``^``/``$``), with named groups for captured fields. Go (RE2) syntax is
-    accepted and translated: ``[\\w-.]`` works, ``\\w`` is ASCII-only. A path that lists
+    accepted and translated (:mod:`.go_regex`): ``[\\w-.]`` works, ``\\w``, ``\\s`` and POSIX
+    classes such as ``[[:alpha:]]`` are ASCII, ``x{,3}`` is literal text. A path that lists
     must accept the trailing ``/`` without requiring it (end the pattern with ``/?``),
     because help requests arrive without it.
 
+    Matching is stricter than Go's where Go's anchoring falls short: Go only prepends
+    ``^`` and appends ``$`` when missing, so there ``a|b`` matches anything that starts
+    with ``a`` (or ends with ``b``) and a pattern ending in ``\\$`` matches any path that
+    starts with it; here the whole path must match the whole pattern, and help shows the
+    route that way (``^(?:a|b)$``).
+
+    The pattern is compiled here, and refused with :class:`ValueError` when it does not
+    compile, uses RE2 syntax Python lacks (``\\pL``, ``\\Q...\\E``, ``(?U)``), or repeats a
+    group containing an unbounded repetition (``(\\w+\\.?)+``), which Python could need
+    exponential time to reject a path with, where Go's RE2 is linear.
+
     ``operations`` maps operations to handlers or :class:`PathOperation`; ``help`` needs
-    no entry. Captured values override body or query values of the same name.
+    no entry. Captured values override body or query values of the same name. A path with
+    an ``existence_check`` must handle :attr:`~Operation.CREATE`: the check turns writes
+    to missing resources into creates.
     """
 
     pattern: str
@@ -81,10 +97,12 @@ class Path:
     takes_arbitrary_input: bool = False
     deprecated: bool = False
     handlers: dict[Operation, PathOperation] = field(init=False, repr=False)
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.pattern:
             raise ValueError("a path pattern cannot be empty")
+        self.regex = compile_path_pattern(self.pattern)
         handlers: dict[Operation, PathOperation] = {}
         for operation, handler in self.operations.items():
             if not isinstance(operation, Operation):
@@ -95,6 +113,12 @@ class Path:
                 # A bare handler is documented with the path's synopsis, as Go's legacy
                 # Callbacks map is.
                 handlers[operation] = PathOperation(handler, summary=self.help_synopsis)
+        if self.existence_check is not None and Operation.CREATE not in handlers:
+            raise ValueError(
+                f"path {self.pattern!r} has an existence check but no create handler: writes "
+                "to missing resources would be refused as unsupported operations; add "
+                "Operation.CREATE (often the update handler) or drop the existence check"
+            )
         self.handlers = handlers
 
 

@@ -1,16 +1,16 @@
 """Matching a request path to the first declared path whose pattern matches it in full.
 
-Go compiles path patterns as RE2, anchored. Three Python differences would silently change
-routing, so every pattern goes through :func:`go_regex_to_python` and is compiled with
-``re.ASCII`` and matched with ``fullmatch``:
-
-- ``\\w`` is Unicode in Python and ASCII in Go;
-- ``$`` also matches before a trailing newline in Python;
-- ``[\\w-.]`` (a literal ``-`` after a class escape) is an error in Python.
+Go compiles path patterns as RE2 and anchors them by adding ``^``/``$`` where missing.
+Here each pattern is translated and compiled when its :class:`~.path.Path` is declared
+(:mod:`.go_regex`: ``\\w`` is ASCII as in Go, ``[\\w-.]`` works, exponential patterns are
+refused) and matched with ``fullmatch``, so ``$`` never matches before a trailing newline
+and the whole path must match even where Go's anchoring would not reach: a top-level
+``a|b`` (Go: anything starting with ``a``) or a pattern ending in ``\\$`` (Go: unanchored
+at the end). The route shown in help is what is really matched.
 
 Every request that reaches a path is routed, often twice (``resolve-path`` then the
-operation), so patterns are compiled once and each carries its literal prefix, which
-rules most candidates out with a ``startswith`` before any regex runs.
+operation), so each pattern carries its literal prefix, which rules most candidates out
+with a ``startswith`` before any regex runs.
 """
 
 from __future__ import annotations
@@ -21,66 +21,30 @@ from dataclasses import dataclass
 
 from .path import Path
 
-_CLASS_ESCAPES = "wWdDsS"
 _META = "\\.^$|?*+()[]{}"
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]*:\]")
 
 
-def go_regex_to_python(pattern: str) -> str:
-    """Rewrite the RE2 constructs Python reads differently: ``[\\w-.]`` -> ``[\\w\\-.]``,
-    ``\\z`` -> ``\\Z``, ``(?<name>`` -> ``(?P<name>``."""
-    out: list[str] = []
-    i = 0
-    n = len(pattern)
-    in_class = False
-    class_body_start = -1
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            escape = pattern[i + 1]
-            i += 2
-            if escape == "z" and not in_class:
-                out.append(r"\Z")
-                continue
-            out.append("\\" + escape)
-            if (
-                in_class
-                and escape in _CLASS_ESCAPES
-                and i + 1 < n
-                and pattern[i] == "-"
-                and pattern[i + 1] != "]"
-            ):
-                out.append(r"\-")
-                i += 1
-            continue
-        if in_class:
-            if c == "]" and i != class_body_start:
-                in_class = False
-            out.append(c)
-            i += 1
-            continue
-        if c == "[":
-            in_class = True
-            out.append(c)
-            i += 1
-            if i < n and pattern[i] == "^":
-                out.append("^")
-                i += 1
-            class_body_start = i  # a "]" right here is a literal, as in both dialects
-            continue
-        if pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
-            out.append("(?P<")
-            i += 3
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+def _ends_with_anchor(pattern: str) -> bool:
+    """Whether the pattern ends with a ``$`` that is an anchor, not an escaped ``\\$``."""
+    if not pattern.endswith("$"):
+        return False
+    body = pattern[:-1]
+    backslashes = len(body) - len(body.rstrip("\\"))
+    return backslashes % 2 == 0
 
 
 def anchored(pattern: str) -> str:
-    """The pattern with ``^``/``$`` added as Go adds them (shown as the matching route)."""
+    """The route as it is matched, for help: Go's spelling (``^`` and ``$`` added where
+    missing) when that means the same, else the whole pattern in ``^(?:...)$``."""
+    if _has_top_level_alternation(pattern):
+        body = pattern.removeprefix("^")
+        if _ends_with_anchor(body):
+            body = body[:-1]
+        return f"^(?:{body})$"
     if not pattern.startswith("^"):
         pattern = "^" + pattern
-    if not pattern.endswith("$"):
+    if not _ends_with_anchor(pattern):
         pattern += "$"
     return pattern
 
@@ -95,6 +59,10 @@ def _has_top_level_alternation(pattern: str) -> bool:
             i += 2
             continue
         if in_class:
+            posix = _POSIX_CLASS.match(pattern, i) if c == "[" else None
+            if posix is not None:
+                i = posix.end()
+                continue
             in_class = c != "]"
         elif c == "[":
             in_class = True
@@ -129,7 +97,8 @@ def literal_prefix(pattern: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CompiledPath:
-    """A declared path with its compiled pattern; ``route`` is the pattern as Go shows it."""
+    """A declared path with its compiled pattern; ``route`` is the pattern as it is matched
+    (see :func:`anchored`), for help."""
 
     path: Path
     index: int
@@ -146,13 +115,9 @@ class Router:
     def __init__(self, paths: Sequence[Path]) -> None:
         compiled: list[CompiledPath] = []
         for index, path in enumerate(paths):
-            try:
-                regex = re.compile(go_regex_to_python(path.pattern), re.ASCII)
-            except re.error as exc:
-                raise ValueError(f"path pattern {path.pattern!r} does not compile: {exc}") from None
             compiled.append(
                 CompiledPath(
-                    path, index, regex, literal_prefix(path.pattern), anchored(path.pattern)
+                    path, index, path.regex, literal_prefix(path.pattern), anchored(path.pattern)
                 )
             )
         self.compiled: tuple[CompiledPath, ...] = tuple(compiled)
@@ -166,6 +131,5 @@ class Router:
             match = candidate.regex.fullmatch(request_path)
             if match is None:
                 continue
-            captures = {k: "" if v is None else v for k, v in match.groupdict().items()}
-            return candidate, captures
+            return candidate, match.groupdict("")
         return None

@@ -362,9 +362,6 @@ class BackendHarness:
         if req.unauthenticated:
             out.status, out.errors = 500, ["internal error"]
             return
-        if secret.lease_options.issue_time is None:
-            out.status, out.errors = 500, ["proto: invalid nil Timestamp"]
-            return
         now = self.now()
         try:
             ttl, warnings = await calculate_ttl(
@@ -377,8 +374,12 @@ class BackendHarness:
             out.status, out.errors = 500, [exc.message]
             return
         lease_id = f"{self.mount_point}{req.path}/{secrets.token_urlsafe(18)}"
+        # The runtime stamps a missing issue time with the current time on its way to the
+        # host (sdk.plugin.translate), so here it is the harness clock's.
+        options = secret.lease_options
+        issued = options.issue_time or now
         stored = dataclasses.replace(
-            secret, lease_options=dataclasses.replace(secret.lease_options, ttl=ttl)
+            secret, lease_options=dataclasses.replace(options, ttl=ttl, issue_time=issued)
         )
         self.leases[lease_id] = HarnessLease(
             lease_id=lease_id,
