@@ -240,3 +240,20 @@ def test_the_catalog_records_the_version_the_plugin_reports(example_env: Example
         f"sys/plugins/catalog/secret/{example_env.name}", version=f"v{__version__}"
     )
     assert pinned.status == 200, pinned.body
+
+
+def test_special_paths_reach_the_host(example_env: ExampleEnv) -> None:
+    env, bao = example_env, example_env.bao
+    env.mount("special")
+    # unauthenticated: answered with no token at all, and the plugin is told so.
+    anonymous = bao.request("GET", "special/public/ping", token="")
+    assert anonymous.status == 200, anonymous.body
+    assert anonymous.data == {"pong": True, "unauthenticated": True}
+    # root: a token with every capability but sudo is refused; the root token is not.
+    policy = 'path "special/*" { capabilities = ["create", "read", "update", "delete", "list"] }'
+    bao.ok(bao.write("sys/policies/acl/no-sudo", {"policy": policy}))
+    created = bao.write("auth/token/create", {"policies": ["no-sudo"]})
+    user_token = created.body["auth"]["client_token"]
+    assert bao.request("POST", "special/admin/reset-stats", {}, token=user_token).status == 403
+    assert bao.request("GET", "special/stats", token=user_token).status == 200
+    assert bao.write("special/admin/reset-stats").status == 204

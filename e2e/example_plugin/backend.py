@@ -111,7 +111,11 @@ class ExampleBackend(Backend):
             ),
             paths=self._paths(),
             secrets=[lease],
-            special_paths=SpecialPaths(seal_wrap_storage=[CONFIG_KEY]),
+            special_paths=SpecialPaths(
+                root=["admin/*"],  # needs the sudo capability
+                unauthenticated=["public/*"],  # needs no token at all
+                seal_wrap_storage=[CONFIG_KEY],
+            ),
             periodic=self._periodic,
             wal_rollback=self._rollback,
             wal_rollback_min_age=self._env_min_age or DEFAULT_WAL_MIN_AGE,
@@ -233,12 +237,28 @@ class ExampleBackend(Backend):
                 operations={Operation.READ: self._read_stats},
                 help_synopsis="Counters of this plugin process.",
             ),
+            Path(
+                pattern="public/ping",
+                operations={Operation.READ: self._ping},
+                help_synopsis="Answers without a token (an unauthenticated special path).",
+            ),
+            Path(
+                pattern="admin/reset-stats",
+                operations={Operation.UPDATE: self._reset_stats},
+                help_synopsis="Reset the counters; needs sudo (a root special path).",
+            ),
         ]
 
     # -- const and stats ------------------------------------------------------------------
 
     async def _read_const(self, req: Request, data: FieldData) -> Response:
         return Response(data={"const": True, "plugin": "example", "version": VERSION})
+
+    async def _ping(self, req: Request, data: FieldData) -> Response:
+        return Response(data={"pong": True, "unauthenticated": req.unauthenticated})
+
+    async def _reset_stats(self, req: Request, data: FieldData) -> None:
+        self.ticks = self.renewals = self.revocations = self.wal_rollbacks = 0
 
     async def _read_stats(self, req: Request, data: FieldData) -> Response:
         return Response(
