@@ -312,6 +312,8 @@ async def test_help_on_every_path() -> None:
         "/revoked/{name}",
         "/wal-demo",
         "/stats",
+        "/public/ping",
+        "/admin/reset-stats",
     }
     for path in (
         "const",
@@ -323,9 +325,23 @@ async def test_help_on_every_path() -> None:
         "revoked/x",
         "wal-demo",
         "stats",
+        "public/ping",
+        "admin/reset-stats",
     ):
         page = await harness.help(path)
         assert page.status == 200, path
         assert page.data is not None
         assert page.data["help"].startswith(f"Request:        {path}\nMatching Route: ^")
         assert "<no synopsis>" not in page.data["help"]
+
+
+async def test_special_paths_are_declared_for_the_host() -> None:
+    harness = await start()
+    paths = harness.backend.special_paths()
+    assert paths.root == ["admin/*"]
+    assert paths.unauthenticated == ["public/*"]
+    # The OpenAPI document marks them as the host will treat them.
+    doc = (await harness.help("")).data
+    assert doc is not None
+    assert doc["openapi"]["paths"]["/admin/reset-stats"]["x-vault-sudo"] is True
+    assert doc["openapi"]["paths"]["/public/ping"]["x-vault-unauthenticated"] is True
