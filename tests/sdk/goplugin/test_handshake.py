@@ -99,6 +99,15 @@ def test_version_5_is_always_announced(offered: str) -> None:
     assert handshake.negotiate_version({"PLUGIN_PROTOCOL_VERSIONS": offered}) == 5
 
 
+def test_a_host_without_version_5_is_named_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        handshake.negotiate_version({"PLUGIN_PROTOCOL_VERSIONS": "4,3"})
+        assert "offered plugin protocol versions [3, 4]" in caplog.text
+        caplog.clear()
+        handshake.negotiate_version({"PLUGIN_PROTOCOL_VERSIONS": "5,4"})
+        assert caplog.text == ""
+
+
 def test_take_stdout_keeps_stdout_for_the_handshake_only() -> None:
     code = (
         "from vault_plugin_litellm.sdk.goplugin import handshake\n"

@@ -7,6 +7,7 @@ over at start-up and ordinary ``print`` output is sent to stderr instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ MAGIC_COOKIE_KEY = "VAULT_BACKEND_PLUGIN"
 MAGIC_COOKIE_VALUE = "6669da05-b1c8-4f49-97d9-c8e5bed98e20"
 CORE_PROTOCOL_VERSION = 1
 APP_PROTOCOL_VERSION = 5  # v5: AutoMTLS and multiplexing; v3/v4 are the host's legacy fallbacks
+
+log = logging.getLogger(__name__)
 
 NOT_A_PLUGIN_MESSAGE = """\
 This binary is a plugin. These are not meant to be executed directly.
@@ -42,9 +45,17 @@ def check_cookie(env: Mapping[str, str]) -> None:
 def negotiate_version(env: Mapping[str, str]) -> int:
     """The protocol version to announce.
 
-    Only v5 is implemented. When the host does not offer it we announce it anyway: the host
-    then fails that attempt with a precise "incompatible API version" message and moves on.
+    Only v5 is implemented. When the host does not offer it (it falls back to v3/v4 after a
+    failed v5 attempt) we announce v5 anyway: the host then fails that attempt with a precise
+    "incompatible API version" message, and the log here says which versions it offered.
     """
+    offered = offered_versions(env)
+    if APP_PROTOCOL_VERSION not in offered:
+        log.warning(
+            "the host offered plugin protocol versions %s; only %d is implemented",
+            sorted(offered) or "none",
+            APP_PROTOCOL_VERSION,
+        )
     return APP_PROTOCOL_VERSION
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import Callable
 from typing import Any
 
 from . import frames
@@ -387,6 +386,3 @@ class H2Connection(asyncio.Protocol):
 
     def on_close(self, exc: Exception | None) -> None:
         pass
-
-
-ProtocolFactory = Callable[[], H2Connection]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -368,8 +367,3 @@ class ServerConnection(H2Connection):
             self._finish(stream, StatusCode.INTERNAL, "internal error in the plugin", sent)
             return
         self._finish(stream, StatusCode.OK, "", sent)
-
-
-def remove_stale_socket(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
