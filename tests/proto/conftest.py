@@ -27,7 +27,7 @@ def package_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """Copies of /work/shared/reference/protocol/*.json, so the checks run anywhere."""
+    """The servers' wire schemas as JSON (see reference/README.md for their origin)."""
     return Path(__file__).resolve().parent / "reference"
 
 
