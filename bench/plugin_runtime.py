@@ -4,7 +4,7 @@ Prints, for sequential keep-alive HTTP reads, p50/p99 of a plugin read that touc
 (``const``), of one that does one storage Get (``config``) and of a builtin ``kv`` read, with
 their ratios to ``kv``; 8-client throughput; the plugin's start-to-handshake time; and its RSS
 with 1 and with 10 mounts. Rounds run in rotated order and the medians of the per-round figures
-are reported, as in section 16 of the protocol notes.
+are reported, as in docs/go-plugin-protocol.md §9.2.
 """
 
 from __future__ import annotations

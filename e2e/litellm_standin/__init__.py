@@ -2,7 +2,7 @@
 
 It serves the key-management API, health checks and mock ``/chat/completions`` from memory on
 127.0.0.1, answering with the real proxy's status codes, error envelopes, field defaults and
-timestamp formats (shared/docs/litellm-api.md). It is no substitute for the live suite against a
+timestamp formats (docs/litellm-api.md). It is no substitute for the live suite against a
 real proxy: :mod:`e2e.litellm_standin.parity` compares the two.
 
     with StandIn(master_key="sk-...") as proxy:

@@ -1,4 +1,4 @@
-"""Who is calling: credential headers, the master key, virtual-key checks (litellm-api.md §2, §8).
+"""Who is calling: credential headers, master key, virtual-key checks (docs/litellm-api.md §2, §8).
 
 The checks run in the real proxy's order: credential, master key, ``sk-`` form, lookup, blocked,
 model access, expiry, budget (LLM routes only), then the route rules for the caller's key type and

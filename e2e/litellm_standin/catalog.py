@@ -2,7 +2,7 @@
 
 Like LiteLLM's ``mock_response`` deployments, a call never reaches a provider and always reports
 10 prompt and 20 completion tokens; its cost is those counts times the model's prices. A model
-with no prices costs nothing, so budgets never bite on it (litellm-api.md §8).
+with no prices costs nothing, so budgets never bite on it (docs/litellm-api.md §8).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Model:
         )
 
 
-# The two models of ci/litellm-config.yaml and shared/litellm-proxy/config.yaml.
+# The two priced mock models of ci/litellm-config.yaml; the proxy .ci/run starts serves them too.
 DEFAULT_MODELS: tuple[Model, ...] = (
     Model("fake-gpt", 0.001, 0.002, "Hello from the mock model"),
     Model("fake-other", 0.001, 0.002, "Other mock"),

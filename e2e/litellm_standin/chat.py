@@ -1,4 +1,4 @@
-"""``POST /chat/completions``: what a minted key experiences at request time (litellm-api.md §8).
+"""``POST /chat/completions``: what a minted key meets at request time (docs/litellm-api.md §8).
 
 Auth (with the key's model list, expiry and budget) first, then the per-minute rate limits, the
 request's own checks, the model lookup, and the mock completion, whose cost is then added to the

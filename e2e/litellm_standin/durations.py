@@ -1,4 +1,4 @@
-"""The proxy's duration rules (litellm-api.md §5), for ``duration`` and ``budget_duration``.
+"""The proxy's duration rules (docs/litellm-api.md §5), for ``duration`` and ``budget_duration``.
 
 The parser is a prefix match: an integer, then optionally ``s``/``m``/``h``/``d``/``w``/``mo``;
 anything after that is ignored, a missing unit is "unsupported", a missing number is "invalid".

@@ -1,4 +1,4 @@
-"""The proxy's error envelopes (litellm-api.md §6) and how each route renders its failures.
+"""The proxy's error envelopes (docs/litellm-api.md §6) and how each route renders its failures.
 
 Handlers raise :class:`HTTPProblem` where the real proxy raises a plain HTTP exception; the route
 then renders it the way the real route does (:func:`as_internal`, :func:`as_auth_error`, ...),

@@ -1,4 +1,4 @@
-"""``POST /key/generate`` and ``POST /user/new`` (litellm-api.md §4.1, §2.2)."""
+"""``POST /key/generate`` and ``POST /user/new`` (docs/litellm-api.md §4.1, §2.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /key/info`` and ``GET /key/list`` (litellm-api.md §4.4, §4.5)."""
+"""``GET /key/info`` and ``GET /key/list`` (docs/litellm-api.md §4.4, §4.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Validation rules shared by generate, update and bulk update (litellm-api.md §3.4, §4, §7)."""
+"""Validation rules of generate, update and bulk update (docs/litellm-api.md §3.4, §4, §7)."""
 
 from __future__ import annotations
 

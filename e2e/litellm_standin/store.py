@@ -193,7 +193,7 @@ class Store:
             self.resolved[token] = now
 
     def evict(self, token: str) -> None:
-        """Update, delete, block and unblock drop the cached key (litellm-api.md §2.4)."""
+        """Update, delete, block and unblock drop the cached key (docs/litellm-api.md §2.4)."""
         self.resolved.pop(token, None)
 
     def archived(self, token: str) -> ArchivedKey | None:

@@ -1,4 +1,4 @@
-"""``POST /key/update`` and ``POST /key/bulk_update`` (litellm-api.md §4.2, §4.8).
+"""``POST /key/update`` and ``POST /key/bulk_update`` (docs/litellm-api.md §4.2, §4.8).
 
 Update is a merge patch: omitted fields keep their value, an explicit null clears, ``duration``
 counts from now, ``metadata`` is replaced whole. Its HTTP-exception failures are relabelled
@@ -199,7 +199,7 @@ def _metadata(row: KeyRow, data: UpdateKeyRequest, fields: dict[str, Any]) -> An
 
 
 def _check_owner_may_update(caller: Caller, row: KeyRow, data: UpdateKeyRequest) -> None:
-    """Non-admins may change their own keys, and never a budget (litellm-api.md §2.2)."""
+    """Non-admins may change their own keys, and never a budget (docs/litellm-api.md §2.2)."""
     budget_change = (
         (data.max_budget is not None and data.max_budget != row.max_budget)
         or data.spend is not None

@@ -73,8 +73,8 @@ def test_any_text_is_either_accepted_verbatim_or_refused_naming_the_field(text: 
 
 @pytest.mark.parametrize(
     "value",
-    # Forms the proxy mis-reads or refuses (section 5): trailing text, no unit, fractions,
-    # upper case, months, aliases, signs and spaces, zero with another unit.
+    # Forms the proxy mis-reads or refuses (docs/litellm-api.md §5): trailing text, no unit,
+    # fractions, upper case, months, aliases, signs and spaces, zero with another unit.
     [
         "1hour",
         "30",

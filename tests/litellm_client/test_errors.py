@@ -1,4 +1,4 @@
-"""Classification of every error shape (section 6) with bodies recorded from the real proxy."""
+"""Classification of every error shape (docs/litellm-api.md §6), on bodies the real proxy sent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The four error envelopes (litellm-api.md §6) and their quirks, as the stand-in renders them."""
+"""The four error envelopes (docs/litellm-api.md §6) and their quirks, from the stand-in."""
 
 from __future__ import annotations
 

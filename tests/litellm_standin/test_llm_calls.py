@@ -1,4 +1,7 @@
-"""What a minted key experiences on /chat/completions: budgets, rate limits, refusals (§8)."""
+"""What a minted key meets on /chat/completions: budgets, rate limits, refusals.
+
+See docs/litellm-api.md §8.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Field coercion per type (protocol notes §10), null semantics, defaults and FieldData."""
+"""Field coercion per type (docs/host-behaviour.md §14), null semantics, defaults and FieldData."""
 
 from __future__ import annotations
 

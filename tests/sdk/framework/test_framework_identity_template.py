@@ -1,4 +1,4 @@
-"""Identity templates: selectors, JSON mode and the host's error messages (§11)."""
+"""Identity templates: selectors, JSON mode, the host's errors (docs/host-behaviour.md §15.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The whole plugin process driven by a fake host, the way OpenBao drives it (doc §1, §5-§8)."""
+"""The plugin process driven by a fake host, as OpenBao drives it (docs/go-plugin-protocol.md)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ M = TypeVar("M", bound=BaseModel)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 MAX_PAGE_SIZE = 100
 
-# Every header the proxy reads a credential from (API notes, section 2.1). x-litellm-api-key is
+# Every header the proxy reads a credential from (docs/litellm-api.md §2.1). x-litellm-api-key is
 # checked before Authorization, so an extra one would silently replace the admin key.
 CREDENTIAL_HEADERS = frozenset(
     {
@@ -190,7 +190,7 @@ class Core:
         """Mint a key, identified by a raw key known before the first attempt.
 
         Without a caller's ``key`` the client makes one, so every attempt carries the same token
-        and a lost answer is settled by looking that token up (API notes, section 9.4). If the
+        and a lost answer is settled by looking that token up (docs/litellm-api.md §9.4). If the
         proxy refuses custom keys, the call falls back to a key the proxy makes; that attempt is
         never repeated once it may have reached the proxy (see the README).
         """

@@ -1,4 +1,4 @@
-"""Reading the proxy's error bodies: envelope shapes A-D of the API notes (section 6)."""
+"""Reading the proxy's error bodies: envelope shapes A-D (docs/litellm-api.md §6.1)."""
 
 from __future__ import annotations
 

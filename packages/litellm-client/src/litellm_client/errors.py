@@ -1,4 +1,4 @@
-"""The exception tree and the rules that map a proxy answer onto it (API notes, section 6.3)."""
+"""The exception tree and the rules that map a proxy answer onto it (docs/litellm-api.md §6.3)."""
 
 from __future__ import annotations
 
@@ -230,7 +230,7 @@ def classify_response(
     path: str | None,
     secrets: Iterable[str] = (),
 ) -> LiteLLMError:
-    """Build the error for a non-success answer, applying the section 6.3 rules in order."""
+    """Build the error for a non-success answer, applying docs/litellm-api.md §6.3 in order."""
     secrets = tuple(secrets)
     decoded = _decode(content)
     common: dict[str, Any] = {

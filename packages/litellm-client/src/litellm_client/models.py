@@ -46,7 +46,7 @@ Budget = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class _KeySettings(BaseModel):
-    """Fields shared by generate, update and regenerate (API notes, section 4.1)."""
+    """Fields shared by generate, update and regenerate (docs/litellm-api.md §4.1)."""
 
     # The proxy's field names start with "model_" (model_max_budget, ...); pydantic 2.7-2.9 warn
     # about that prefix on import unless the protected namespaces are cleared.

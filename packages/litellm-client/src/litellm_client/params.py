@@ -86,7 +86,7 @@ class RegenerateKeyParams(UpdateKeyParams, total=False):
 
 
 class ListKeysFilters(TypedDict, total=False):
-    """Query filters of ``/key/list`` (section 4.5); ``key_alias`` is exact unless
+    """Query filters of ``/key/list`` (docs/litellm-api.md §4.5); ``key_alias`` is exact unless
     ``substring_matching`` is True."""
 
     user_id: str

@@ -3,7 +3,7 @@
 Go plugins decode each declared field with mapstructure's *weak* decoding and parseutil
 (``sdk/framework/field_data.go``). Clients rely on its leniencies (``"true"`` for a bool,
 ``"1h"`` or ``3600`` for a duration, ``"a,b"`` for a list), so a Python plugin has to
-accept the same inputs and refuse the same ones. The rules are in the protocol notes, §10;
+accept the same inputs and refuse the same ones. The rules are in docs/host-behaviour.md §14;
 every refusal raises :class:`FieldConversionError`, and nothing else escapes
 :func:`convert`.
 
@@ -355,7 +355,7 @@ _DURATION_FORMS = 'use seconds (3600), days ("7d") or a duration such as "1h30m"
 
 
 def to_seconds(raw: object, *, signed: bool) -> int:
-    """A duration in whole seconds (truncated towards zero); see the protocol notes §10."""
+    """A duration in whole seconds (truncated towards zero); see docs/host-behaviour.md §14.2."""
     try:
         nanos = parse_duration_nanos(raw)
     except GoSyntaxError as exc:

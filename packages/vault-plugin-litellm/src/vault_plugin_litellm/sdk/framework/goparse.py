@@ -415,7 +415,7 @@ def parse_absolute_time(raw: object) -> datetime:
     """parseutil's ``ParseAbsoluteTime``: RFC 3339 text, an integer epoch (text or number).
 
     A JSON number reaches a Go plugin as a float64, which Go refuses; here a JSON integer
-    is taken as epoch seconds (as the protocol notes describe) and a float is refused.
+    is taken as epoch seconds (docs/host-behaviour.md §14.2) and a float is refused.
     """
     if isinstance(raw, str):
         try:

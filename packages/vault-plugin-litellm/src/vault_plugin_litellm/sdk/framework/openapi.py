@@ -2,8 +2,8 @@
 
 The host merges each mount's ``paths`` and ``components.schemas`` into
 ``sys/internal/specs/openapi``. Its decoding drops ``$ref`` values coming from external
-plugins (protocol notes §9), so request and response schemas are written inline; they are
-also listed under ``components.schemas`` by Go's names, for tools that look there.
+plugins (docs/host-behaviour.md §13), so request and response schemas are written inline;
+they are also listed under ``components.schemas`` by Go's names, for tools that look there.
 Everything must decode as Go's ``OASDocument``: booleans stay booleans, response codes are
 string keys, optional members are left out rather than null.
 """

@@ -1,7 +1,7 @@
 """An in-process stand-in for the host, to unit-test backends without a server.
 
 :class:`BackendHarness` drives any :class:`~vault_plugin_litellm.sdk.logical.LogicalBackend`
-the way OpenBao does (protocol notes §8): ``setup`` then ``initialize``; ``resolve-path``
+the way OpenBao does (docs/host-behaviour.md): ``setup`` then ``initialize``; ``resolve-path``
 before routed requests; the existence check before writes, which picks ``create`` or
 ``update``; a trailing ``/`` on list paths; HTTP-like statuses for responses and errors;
 leases registered, renewed and revoked with the host's TTL rules; rollback ticks; and an

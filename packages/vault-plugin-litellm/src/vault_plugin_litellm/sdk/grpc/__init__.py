@@ -3,8 +3,8 @@
 Why not grpcio: the host's AutoMTLS certificate is P-521, which grpcio's bundled BoringSSL can
 neither offer nor accept a signature for, so TLS must be Python's ``ssl``; relaying decrypted
 bytes to a grpcio server costs a hop and thread hand-offs on every call (see
-``docs/plugin-protocol.md`` §4 and §16 in the shared reference). Speaking HTTP/2 directly in the
-event loop that terminates TLS keeps each call to one loop, one thread.
+docs/go-plugin-protocol.md §5.4-§5.6 and §9). Speaking HTTP/2 directly in the event loop that
+terminates TLS keeps each call to one loop, one thread.
 """
 
 from .channel import Channel, ClientConnection, connect_tcp, connect_unix
