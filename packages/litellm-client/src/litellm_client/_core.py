@@ -75,6 +75,7 @@ _VISIBLE_ASCII = re.compile(r"[!-~]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"(?:[!-~](?:[ -~]*[!-~])?)?")
 _CUSTOM_KEYS_DISABLED = "custom api key values are disabled"
+_NO_KEYS_PROVIDED = "no keys provided for update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +304,28 @@ class Core:
     def health(self) -> Op[Health]:
         spec = RequestSpec("GET", "/health/readiness")
         return self._call(spec, _reader(Health), safety=Safety.IDEMPOTENT)
+
+    def check_admin(self) -> Op[None]:
+        """Prove the credential is a proxy admin without changing anything.
+
+        ``POST /key/bulk_update`` is for proxy admins only and refuses an empty list before
+        touching a key: an admin gets 400 "No keys provided for update", anyone else 401 or 403.
+        """
+        spec = RequestSpec("POST", "/key/bulk_update", json={"keys": []})
+        try:
+            yield from self._call(spec, _reader(BaseModel), safety=Safety.IDEMPOTENT)
+        except BadRequestError as exc:
+            if exc.status == 400 and _NO_KEYS_PROVIDED in exc.message.lower():
+                return None
+            raise
+        # A proxy that accepts an empty bulk update at all did not run the admin-only check.
+        raise UnexpectedResponseError(
+            "POST /key/bulk_update with no keys succeeded; cannot tell whether the credential"
+            " is a proxy admin",
+            method="POST",
+            path="/key/bulk_update",
+            maybe_processed=False,
+        )
 
     # --- machinery ------------------------------------------------------------------------------
 

@@ -78,6 +78,10 @@ def parse_envelope(body: object) -> Envelope | None:
     detail = body.get("detail")
     if isinstance(detail, str):
         return Envelope("C", unwrap_message(detail), detail, None, None)
+    if isinstance(detail, dict) and isinstance(detail.get("error"), str):
+        # An HTTP exception raised with a dict detail and not rewritten by the proxy's error
+        # handler (seen on /key/bulk_update): the message is under "error".
+        return Envelope("C", detail["error"], detail["error"], None, None)
     if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
         text = "; ".join(_describe_validation_item(d) for d in detail)
         return Envelope("B", text, text, None, None, detail=detail)

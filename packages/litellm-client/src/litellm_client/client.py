@@ -244,6 +244,11 @@ class LiteLLMClient:
         """``GET /health/readiness``: healthy once the proxy can reach its database."""
         return self._run(self._core.health())
 
+    def check_admin(self) -> None:
+        """Return if the credential is a proxy admin; raise :class:`PermissionDeniedError`
+        (or :class:`AuthenticationError` for a refused key) otherwise. Changes nothing."""
+        return self._run(self._core.check_admin())
+
 
 class AsyncLiteLLMClient:
     """The asyncio twin of :class:`LiteLLMClient`: same arguments, methods are coroutines.
@@ -409,3 +414,7 @@ class AsyncLiteLLMClient:
     async def health(self) -> Health:
         """See :meth:`LiteLLMClient.health`."""
         return await self._run(self._core.health())
+
+    async def check_admin(self) -> None:
+        """See :meth:`LiteLLMClient.check_admin`."""
+        return await self._run(self._core.check_admin())
