@@ -30,7 +30,7 @@ from .identity_template import (
     populate_string,
     validate_identity_template,
 )
-from .lease import LeaseTTLError, calculate_ttl, lease_extend
+from .lease import LeaseTTLError, calculate_ttl, compute_ttl, lease_extend
 from .openapi import OAS_VERSION, OPENBAO_TITLE, VAULT_TITLE, api_title
 from .patch import PatchPreprocessor, handle_patch_operation, json_merge_patch
 from .path import (
@@ -53,6 +53,7 @@ from .secret import SECRET_TYPE_KEY, SecretType
 from .wal import (
     DEFAULT_MIN_AGE,
     WAL_PREFIX,
+    RollbackDeferred,
     WALEntry,
     WALRollbackFunc,
     delete_wal,
@@ -88,6 +89,7 @@ __all__ = [
     "PathOperation",
     "PeriodicFunc",
     "RequestExample",
+    "RollbackDeferred",
     "Router",
     "SecretType",
     "TemplateError",
@@ -98,6 +100,7 @@ __all__ = [
     "WALRollbackFunc",
     "api_title",
     "calculate_ttl",
+    "compute_ttl",
     "canonical_header_key",
     "convert",
     "delete_wal",

@@ -40,14 +40,48 @@ async def calculate_ttl(
 ) -> tuple[timedelta, list[str]]:
     """The TTL to grant, and any warnings, in whole seconds as the host computes them.
 
-    The maximum is the mount's, lowered by a positive ``backend_max_ttl`` or
+    Asks the system view for the mount's default and maximum, then applies
+    :func:`compute_ttl`.
+    """
+    mount_max = await system_view.max_lease_ttl()
+    needs_default = period <= timedelta(0) and increment <= timedelta(0)
+    needs_default = needs_default and backend_ttl <= timedelta(0)
+    mount_default = await system_view.default_lease_ttl() if needs_default else timedelta(0)
+    return compute_ttl(
+        mount_default=mount_default,
+        mount_max=mount_max,
+        increment=increment,
+        backend_ttl=backend_ttl,
+        period=period,
+        backend_max_ttl=backend_max_ttl,
+        explicit_max_ttl=explicit_max_ttl,
+        start_time=start_time,
+        now=now,
+    )
+
+
+def compute_ttl(
+    *,
+    mount_default: timedelta,
+    mount_max: timedelta,
+    increment: timedelta = timedelta(0),
+    backend_ttl: timedelta = timedelta(0),
+    period: timedelta = timedelta(0),
+    backend_max_ttl: timedelta = timedelta(0),
+    explicit_max_ttl: timedelta = timedelta(0),
+    start_time: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[timedelta, list[str]]:
+    """:func:`calculate_ttl` over known mount limits, without asking the host.
+
+    The maximum is ``mount_max``, lowered by a positive ``backend_max_ttl`` or
     ``explicit_max_ttl``. The TTL is the first positive of ``increment``, ``backend_ttl``
-    and the mount default (or ``period``, capped to the maximum), and is capped to what
+    and ``mount_default`` (or ``period``, capped to the maximum), and is capped to what
     remains of the maximum since ``start_time`` (default: now).
     """
     now = _whole_seconds(now or utcnow())
     start = now if start_time is None else _whole_seconds(start_time)
-    max_ttl = await system_view.max_lease_ttl()
+    max_ttl = mount_max
     if timedelta(0) < backend_max_ttl < max_ttl:
         max_ttl = backend_max_ttl
     if timedelta(0) < explicit_max_ttl < max_ttl:
@@ -72,7 +106,7 @@ async def calculate_ttl(
         elif backend_ttl > timedelta(0):
             ttl = backend_ttl
         else:
-            ttl = await system_view.default_lease_ttl()
+            ttl = mount_default
         max_valid_time = start + max_ttl
 
     if max_valid_time is not None:

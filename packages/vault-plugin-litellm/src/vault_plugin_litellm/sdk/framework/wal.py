@@ -31,7 +31,13 @@ DEFAULT_MIN_AGE = timedelta(minutes=10)
 
 WALRollbackFunc = Callable[[Request, str, Any], Awaitable[None]]
 """Undo the work one entry describes: ``(request, kind, data)``; raise if it failed (a
-:class:`LogicalError` to have its message reported to the host)."""
+:class:`LogicalError` to have its message reported to the host), or raise
+:class:`RollbackDeferred` to keep the entry for a later tick without reporting a failure."""
+
+
+class RollbackDeferred(Exception):
+    """Raised by a rollback callback: the entry may still belong to work in progress (it is
+    younger than the callback's own age gate), so it is kept, and no failure is reported."""
 
 _log = logging.getLogger(__name__)
 
@@ -140,6 +146,8 @@ async def rollback_wal(
             continue
         try:
             await rollback(req, entry.kind, entry.data)
+        except RollbackDeferred:
+            continue
         except Exception as exc:
             failed(f'error rolling back "{entry.kind}" entry', exc)
             continue
