@@ -19,6 +19,30 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 HCLOG_LEVELS = {"trace", "debug", "info", "warn", "error"}
 
 
+# The runtime masks bearer tokens and private keys itself; a backend adds the shape of its own
+# secrets. This one stands for such a backend (the LiteLLM engine adds litellm_client.redact).
+_BACKEND_SECRET = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{4,}")
+
+
+def _backend_redactor(text: str) -> str:
+    return _BACKEND_SECRET.sub("[redacted]", text)
+
+
+@pytest.fixture(autouse=True)
+def backend_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plugin_log, "_redactors", [])
+    plugin_log.add_redactor(_backend_redactor)
+    plugin_log.add_redactor(_backend_redactor)  # a second registration changes nothing
+    assert plugin_log._redactors == [_backend_redactor]
+
+
+def test_without_a_backend_redactor_only_generic_secrets_are_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(plugin_log, "_redactors", [])
+    assert plugin_log.redact("Bearer abc and sk-12345678") == "Bearer [redacted] and sk-12345678"
+
+
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
     """The root logger sent to a buffer through ``configure`` at trace level, then restored."""

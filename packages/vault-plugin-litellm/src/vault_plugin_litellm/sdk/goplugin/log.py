@@ -15,29 +15,42 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
 _LEVELS = ((logging.ERROR, "error"), (logging.WARNING, "warn"), (logging.INFO, "info"))
 
-# Values that must never reach a log: LiteLLM keys, bearer tokens, PEM private keys.
+# Values that must never reach a log, whatever the backend: bearer tokens and PEM private keys.
+# A backend adds the shapes of its own secrets with add_redactor.
 _SECRET_PATTERNS = (
-    # A key starts a word ("task-1234" is no key), or follows a URL-encoded "=".
-    re.compile(r"(?:(?<![A-Za-z0-9])|(?<=%3D)|(?<=%3d))sk-[A-Za-z0-9_\-]{4,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]+"),
     # A truncated block (no END line) is cut to the end of the text.
     re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|.*\Z)", re.S
     ),
 )
+_redactors: list[Callable[[str], str]] = []
 
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
 )
 
 
+def add_redactor(redactor: Callable[[str], str]) -> None:
+    """Apply ``redactor`` (text in, text with secrets masked out) to every log line from now on.
+
+    A backend calls this when its module is imported, with the masking of its own secrets
+    (API keys of the service it manages, say); adding the same function twice has no effect.
+    """
+    if redactor not in _redactors:
+        _redactors.append(redactor)
+
+
 def redact(text: str) -> str:
-    """``text`` with anything shaped like a key, token or private key replaced."""
+    """``text`` with bearer tokens, private keys and every added redactor's secrets masked."""
+    for redactor in _redactors:
+        text = redactor(text)
     for pattern in _SECRET_PATTERNS:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + "[redacted]", text)
