@@ -1,0 +1,333 @@
+"""``creds/<name>`` (read): mint a LiteLLM key bound to a new lease.
+
+The order of work is what makes a crash safe:
+
+1. a write-ahead entry naming the key's token (the engine makes the raw key, so the token is
+   known before the proxy is asked), together with the mount's TTL limits, in one round trip;
+2. the key is created in LiteLLM while its index entry is written;
+3. the response is built and the write-ahead entry removed; the host registers the lease.
+
+A crash before 3 leaves the write-ahead entry, and rollback deletes the key: no lease was ever
+handed out for it. The index entry lets ``tidy`` tell keys with a lease from keys without.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from litellm_client import (
+    AliasConflictError,
+    AsyncLiteLLMClient,
+    BadRequestError,
+    GeneratedKey,
+    LiteLLMError,
+    hash_key,
+    new_raw_key,
+)
+
+from vault_plugin_litellm.sdk.framework import (
+    FieldData,
+    FieldSchema,
+    FieldType,
+    LeaseTTLError,
+    Path,
+    compute_ttl,
+    delete_wal,
+    generic_name_regex,
+    put_wal,
+)
+from vault_plugin_litellm.sdk.logical import Operation, Request, Response
+
+from . import alias_template, expiry, key_index
+from .config import EngineConfig
+from .identity import fill_ids
+from .operation import changing
+from .proxy_errors import Refusal, answer_refusals, from_proxy_error
+from .role import Role
+from .wal_kinds import KEY_WAL, wal_data
+
+if TYPE_CHECKING:
+    from .backend import LiteLLMBackend
+
+log = logging.getLogger(__name__)
+
+ALIAS_ATTEMPTS = 3
+
+
+def creds_paths(backend: LiteLLMBackend) -> list[Path]:
+    @answer_refusals
+    async def read(req: Request, data: FieldData) -> Response:
+        return await mint(backend, req, data.get_str("name"))
+
+    return [
+        Path(
+            pattern="creds/" + generic_name_regex("name"),
+            fields={"name": FieldSchema(FieldType.STRING, "Name of the role.", required=True)},
+            operations={Operation.READ: changing(read, "Mint a LiteLLM key from a role.")},
+            help_synopsis="Mint a LiteLLM virtual key bound to a lease.",
+            help_description=(
+                "Each read mints a new key with the role's models, budget and limits, a unique "
+                "alias and metadata naming the mount, role, request and caller. The key's "
+                "LiteLLM expiry follows the lease (with at most a minute of grace); renewing the "
+                "lease moves it, and revoking the lease (or letting it expire) deletes the key. "
+                "Returns key, key_alias, token (the sha256 LiteLLM stores), expires, models, "
+                "max_budget, user_id and team_id."
+            ),
+        )
+    ]
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one mint asks of the proxy, decided before the key exists."""
+
+    role: Role
+    raw_key: str
+    token: str
+    template: alias_template.AliasTemplate
+    alias_values: dict[str, str]
+    body: dict[str, Any]
+    ttl: timedelta
+    max_ttl: timedelta
+    duration: int
+    warnings: list[str]
+
+
+async def mint(backend: LiteLLMBackend, req: Request, role_name: str) -> Response:
+    role = await backend.get_role(req.storage, role_name)
+    if role is None:
+        raise Refusal(f'role "{role_name}": no such role')
+    config = await backend.require_config(req.storage, req.mount_point)
+    ids = await fill_ids(
+        role.name, {"user_id": role.user_id, "team_id": role.team_id}, req, backend.system_view
+    )
+    raw_key = new_raw_key()
+    token = hash_key(raw_key)
+    system_view = backend.require_system_view()
+    wal_id, mount_default, mount_max = await asyncio.gather(
+        put_wal(req.storage, KEY_WAL, wal_data(token, role=role.name), clock=backend.clock),
+        system_view.default_lease_ttl(),
+        system_view.max_lease_ttl(),
+    )
+    try:
+        plan = _plan(backend, req, role, raw_key, ids, mount_default, mount_max)
+        async with backend.proxy(config) as client:
+            generated = await _create(client, req, plan)
+    except Refusal:
+        await _abandon(backend, req, token, wal_id, config)
+        raise
+    except (LiteLLMError, TimeoutError) as exc:
+        await _abandon(backend, req, token, wal_id, config)
+        raise from_proxy_error(
+            exc, action="minting a key", url=config.url, mount_point=req.mount_point
+        ) from None
+    except asyncio.CancelledError:
+        raise  # the host gave up on the request: rollback deletes the key
+    except BaseException:
+        await _abandon(backend, req, token, wal_id, config)
+        raise
+    response = _respond(backend, plan, generated, ids)
+    try:
+        await delete_wal(req.storage, wal_id)
+    except Exception:
+        # Without the entry gone the host must not get the key: delete it, and pass the
+        # storage error on unchanged (a standby's text makes the host forward the request).
+        await _abandon(backend, req, token, None, config)
+        raise
+    return response
+
+
+def _plan(
+    backend: LiteLLMBackend,
+    req: Request,
+    role: Role,
+    raw_key: str,
+    ids: dict[str, str],
+    mount_default: timedelta,
+    mount_max: timedelta,
+) -> _Plan:
+    try:
+        ttl, warnings = compute_ttl(
+            mount_default=mount_default,
+            mount_max=mount_max,
+            backend_ttl=timedelta(seconds=role.ttl),
+            backend_max_ttl=timedelta(seconds=role.max_ttl),
+        )
+    except LeaseTTLError as exc:
+        raise Refusal(f'role "{role.name}": {exc.message}') from None
+    max_ttl = mount_max
+    if 0 < role.max_ttl < mount_max.total_seconds():
+        max_ttl = timedelta(seconds=role.max_ttl)
+    try:
+        template = alias_template.parse(role.key_alias_template)
+    except alias_template.AliasTemplateError as exc:
+        raise Refusal(f'role "{role.name}": {exc}') from None
+    stamps = {
+        "vault_mount": req.mount_point,
+        "vault_backend_uuid": backend.backend_uuid,
+        "vault_role": role.name,
+        "vault_request_id": req.id,
+        "vault_entity_id": req.entity_id,
+        "vault_display_name": req.display_name,
+    }
+    body = role.generate_fields(user_id=ids["user_id"], team_id=ids["team_id"])
+    body["metadata"] = role.key_metadata(stamps)
+    return _Plan(
+        role=role,
+        raw_key=raw_key,
+        token=hash_key(raw_key),
+        template=template,
+        alias_values={
+            "role": role.name,
+            "mount": req.mount_point.strip("/"),
+            "unix_time": str(int(time.time())),
+            "display_name": req.display_name,
+            "entity_id": req.entity_id,
+            "request_id": req.id,
+        },
+        body=body,
+        ttl=ttl,
+        max_ttl=max_ttl,
+        duration=expiry.key_duration(ttl, max_ttl),
+        warnings=warnings,
+    )
+
+
+async def _create(client: AsyncLiteLLMClient, req: Request, plan: _Plan) -> GeneratedKey:
+    """Create the key while its index entry is written; both must succeed."""
+    recording = asyncio.ensure_future(
+        key_index.record_key(req.storage, plan.token, role=plan.role.name)
+    )
+    try:
+        generated = await _generate_unique(client, plan)
+    except BaseException:
+        # Settle the index write before the caller undoes the mint (which removes it).
+        await asyncio.wait([recording])
+        if not recording.cancelled():
+            recording.exception()
+        raise
+    await recording
+    return generated
+
+
+async def _generate_unique(client: AsyncLiteLLMClient, plan: _Plan) -> GeneratedKey:
+    """Generate, retrying a taken alias with new random bits when the template has them."""
+    attempts = ALIAS_ATTEMPTS if plan.template.has_random else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            alias = plan.template.render(plan.alias_values)
+        except alias_template.AliasTemplateError as exc:
+            raise Refusal(f'role "{plan.role.name}": {exc}') from None
+        try:
+            return await _generate(client, plan, alias)
+        except AliasConflictError:
+            if attempt == attempts:
+                raise Refusal(_alias_taken(plan, alias)) from None
+            log.info("alias %s is taken; minting again with new random bits", alias)
+    raise AssertionError("unreachable")
+
+
+async def _generate(client: AsyncLiteLLMClient, plan: _Plan, alias: str) -> GeneratedKey:
+    try:
+        generated = await client.generate_key(
+            key=plan.raw_key, key_alias=alias, duration=f"{plan.duration}s", extra_body=plan.body
+        )
+    except BadRequestError as exc:
+        cap = expiry.proxy_cap(exc.message)
+        if cap is None or isinstance(exc, AliasConflictError):
+            raise
+        fitted = expiry.fitted_ttl(plan.ttl, cap)
+        if fitted is None or fitted <= timedelta(0):
+            raise Refusal(
+                f"the proxy caps key durations at {int(cap.total_seconds())}s "
+                "(upperbound_key_generate_params), too short for a lease"
+            ) from None
+        plan.warnings.append(_shortened(plan.ttl, fitted, "caps key durations"))
+        plan.ttl, plan.duration = fitted, int(cap.total_seconds())
+        generated = await client.generate_key(
+            key=plan.raw_key, key_alias=alias, duration=f"{plan.duration}s", extra_body=plan.body
+        )
+    granted = expiry.granted_life(generated.expires, generated.created_at)
+    fitted = None if granted is None else expiry.fitted_ttl(plan.ttl, granted)
+    if fitted is not None:
+        plan.warnings.append(_shortened(plan.ttl, fitted, "granted a shorter expiry"))
+        plan.ttl = fitted
+    return generated
+
+
+def _shortened(ttl: timedelta, fitted: timedelta, why: str) -> str:
+    return (
+        f"the proxy {why} than the lease needs; the lease TTL was shortened from "
+        f"{int(ttl.total_seconds())}s to {int(fitted.total_seconds())}s to end before the key"
+    )
+
+
+def _alias_taken(plan: _Plan, alias: str) -> str:
+    if plan.template.has_random:
+        return (
+            f"LiteLLM refused {ALIAS_ATTEMPTS} aliases in a row as taken (last: {alias!r}); "
+            "check the role's key_alias_template"
+        )
+    return (
+        f'role "{plan.role.name}": the alias {alias!r} is already used by another LiteLLM key; '
+        "aliases must be unique across the proxy: add {{random}} to key_alias_template"
+    )
+
+
+def _respond(
+    backend: LiteLLMBackend, plan: _Plan, generated: GeneratedKey, ids: dict[str, str]
+) -> Response:
+    secret_type = backend.key_secret
+    expires = generated.expires.isoformat() if generated.expires else None
+    response = secret_type.response(
+        {
+            "key": plan.raw_key,
+            "key_alias": generated.key_alias,
+            "token": plan.token,
+            "expires": expires,
+            "models": plan.role.effective_models(),
+            "max_budget": plan.role.max_budget,
+            "user_id": ids["user_id"] or None,
+            "team_id": ids["team_id"] or None,
+        },
+        {
+            "token": plan.token,
+            "key_alias": generated.key_alias,
+            "role": plan.role.name,
+            "issued_at": int(time.time()),
+        },
+    )
+    assert response.secret is not None
+    response.secret.lease_options.ttl = plan.ttl
+    response.secret.lease_options.max_ttl = timedelta(seconds=plan.role.max_ttl)
+    response.warnings = plan.warnings
+    return response
+
+
+async def _abandon(
+    backend: LiteLLMBackend,
+    req: Request,
+    token: str,
+    wal_id: str | None,
+    config: EngineConfig,
+) -> None:
+    """Undo a mint that will not reach the caller: delete the key (it may exist), its index
+    entry and the write-ahead entry. If that fails too, the write-ahead entry stays, and
+    rollback deletes the key later."""
+    try:
+        async with backend.proxy(config) as client:
+            await client.delete_keys([token], missing_ok=True)
+        await key_index.forget_key(req.storage, token)
+        if wal_id is not None:
+            await delete_wal(req.storage, wal_id)
+    except Exception:
+        log.warning(
+            "could not undo an abandoned mint (token %s); rollback will delete the key",
+            token,
+            exc_info=True,
+        )
