@@ -8,6 +8,9 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP)/bin/uv)
 # uv must not try to download a Python (GitHub is out of reach on many build hosts).
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= python3
+# `$(STEP) "what" command...` says what a step does, runs it and says how long it took: on a
+# fresh machine the quiet ones (installing uv, syncing, type-checking) take minutes.
+STEP := @bash -c 'printf "\n==> %s: %s\n" "$$1" "$${*:2}"; SECONDS=0; "$${@:2}" && printf "==> %s: done in %s s\n" "$$1" "$$SECONDS"' step
 
 .PHONY: help
 help:
@@ -19,10 +22,11 @@ help:
 
 $(UV_BOOTSTRAP)/bin/uv:
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "python3 >= 3.11 is required")'
-	python3 -m pip install --quiet --disable-pip-version-check --target $(UV_BOOTSTRAP) uv
+	$(STEP) "installing uv from PyPI into $(UV_BOOTSTRAP) (first run only)" \
+		python3 -m pip install --quiet --disable-pip-version-check --target $(UV_BOOTSTRAP) uv
 
 .venv/.synced: uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml) | $(UV)
-	$(UV) sync --frozen
+	$(STEP) "installing the locked workspace into .venv" $(UV) sync --frozen
 	@touch $@
 
 .PHONY: sync
@@ -30,26 +34,27 @@ sync: .venv/.synced
 
 .PHONY: lint
 lint: sync
-	$(UV) run ruff check .
-	$(UV) run ruff format --check .
-	$(UV) run mypy packages/litellm-client/src packages/vault-plugin-proto/src packages/vault-plugin-litellm/src tests e2e bench
+	$(STEP) "lint" $(UV) run ruff check .
+	$(STEP) "format check" $(UV) run ruff format --check .
+	$(STEP) "type check (mypy --strict)" $(UV) run mypy packages/litellm-client/src packages/vault-plugin-proto/src packages/vault-plugin-litellm/src tests e2e bench
 
 .PHONY: test
 test: lint
-	$(UV) run pytest -m "not live" -q
+	$(STEP) "every test but the live suite" $(UV) run pytest -m "not live" -q
 	@# The live suite once more, against the in-project LiteLLM stand-in: it must behave like
 	@# the real proxy (CI also runs the suite against a real one: `make live`).
-	env -u LITELLM_URL LITELLM_STANDIN=1 $(UV) run pytest -m live -q tests/litellm_client/live
+	$(STEP) "the live suite against the LiteLLM stand-in" \
+		env -u LITELLM_URL LITELLM_STANDIN=1 $(UV) run pytest -m live -q tests/litellm_client/live
 
 .PHONY: live
 live: sync
-	$(UV) run pytest -m live -q
+	$(STEP) "the live suite against $$LITELLM_URL" $(UV) run pytest -m live -q
 
 .PHONY: demo
 demo: sync
-	$(UV) run python -m e2e.demo
+	$(STEP) "the demo" $(UV) run python -m e2e.demo
 
 .PHONY: bench
 bench: sync
-	$(UV) run python bench/litellm_client_overhead.py
-	$(UV) run python bench/plugin_runtime.py
+	$(STEP) "client overhead benchmark" $(UV) run python bench/litellm_client_overhead.py
+	$(STEP) "plugin runtime benchmark" $(UV) run python bench/plugin_runtime.py

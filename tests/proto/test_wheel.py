@@ -8,7 +8,6 @@ other gets exactly the declared floors.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -21,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from e2e.uv_tool import find_uv
+
 PROBE = Path(__file__).resolve().parent / "probe_installed.py"
 
 
@@ -31,8 +32,11 @@ class Dist:
 
 
 def uv() -> str:
-    found = shutil.which("uv")
-    assert found is not None, "uv is needed to build and to create clean environments"
+    found = find_uv()
+    assert found is not None, (
+        "uv is needed to build and to create clean environments: run the tests with "
+        "`uv run` or `make test`, which bootstraps it"
+    )
     return found
 
 
