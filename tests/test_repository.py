@@ -38,8 +38,9 @@ OUTSIDE = [
 ]
 SHARED_CHECKOUT = re.compile(r"\.\./shared\b|\bSHARED_DIR\b|shared/litellm-proxy\b", re.I)
 
-# Within one line: a document name, an RFC, or a section sign. A § belongs to the document
-# named last before it on the line (in docs/, to the file itself when none is named).
+# A document name, an RFC, or a section sign. A § belongs to the document or RFC named last
+# before it: in a module, anywhere above (one that cites "RFC 9113 §8" in its first line may say
+# "§8.1" further down); in docs/, on the same line, and otherwise to the document itself.
 TOKEN = re.compile(
     r"(?:docs/)?(?P<doc>[\w-]+\.md)\b|(?P<rfc>\bRFC\s?\d+)|§\s?(?P<section>\d+(?:\.\d+)*)"
 )
@@ -87,9 +88,11 @@ def doc_sections() -> dict[str, set[str]]:
 
 def citation_problems(path: str, text: str, sections: dict[str, set[str]]) -> Iterator[str]:
     """What is wrong with the ``§`` citations in ``text``, one message per problem."""
-    in_docs = path.startswith("docs/")
+    own = path.rsplit("/", 1)[-1] if path.startswith("docs/") else ""
+    target: str | None = own
     for number, line in enumerate(text.splitlines(), 1):
-        target: str | None = path.rsplit("/", 1)[-1] if in_docs else ""
+        if own:
+            target = own
         for token in TOKEN.finditer(line):
             if token["doc"]:
                 target = token["doc"]
@@ -167,6 +170,14 @@ def test_citations_are_checked_against_headings() -> None:
     assert list(citation_problems("pkg/a.py", good, sections)) == []
     assert list(citation_problems("pkg/a.py", "HTTP/2 frames (RFC 9113 §4, §6)", sections)) == []
     assert list(citation_problems("docs/host-behaviour.md", "see §3.3", sections)) == []
+    in_docs = "as litellm-api.md §6 says\nand §3.3 here"  # the other doc's name ends with its line
+    assert list(citation_problems("docs/host-behaviour.md", in_docs, sections)) == []
     assert list(citation_problems("pkg/a.py", "see docs/litellm-api.md §7", sections))
     assert list(citation_problems("pkg/a.py", "budgets (§8)", sections))
     assert list(citation_problems("pkg/a.py", "see README.md §2", sections))
+    rfc_module = '"""Fields (RFC 9113 §8.2).\n\nA malformed request (§8.1.1) is reset."""'
+    assert list(citation_problems("pkg/a.py", rfc_module, sections)) == []
+    after_doc = "resolve-path: docs/host-behaviour.md §3\nthe trap (§3.3), and (§9)"
+    assert [
+        p.split(": ", 1)[1][:20] for p in citation_problems("pkg/a.py", after_doc, sections)
+    ] == ["docs/host-behaviour."]
