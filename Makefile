@@ -58,3 +58,4 @@ demo: sync
 bench: sync
 	$(STEP) "client overhead benchmark" $(UV) run python bench/litellm_client_overhead.py
 	$(STEP) "plugin runtime benchmark" $(UV) run python bench/plugin_runtime.py
+	$(STEP) "vault-plugin-proto import benchmark" $(UV) run python bench/proto_import.py

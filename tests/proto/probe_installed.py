@@ -10,25 +10,30 @@ import importlib
 import json
 import sys
 import time
+import warnings
 
-started = time.perf_counter()
-import vault_plugin_proto  # noqa: E402 - the import is what is being timed
+# The warnings of the imports (a gencode/runtime mismatch, a deprecation) are reported, not
+# read off stderr: grpc logs its own connection teardown there, more often on a busy machine.
+with warnings.catch_warnings(record=True) as IMPORT_WARNINGS:
+    warnings.simplefilter("always")
+    started = time.perf_counter()
+    import vault_plugin_proto  # the import is what is being timed
 
-for _name in vault_plugin_proto.MESSAGE_MODULES:
-    importlib.import_module(_name)
-messages_done = time.perf_counter()
-GRPC_AFTER_MESSAGES = sorted(m for m in sys.modules if m == "grpc" or m.startswith("grpc."))
-for _name in vault_plugin_proto.GRPC_MODULES:
-    importlib.import_module(_name)
-all_done = time.perf_counter()
+    for _name in vault_plugin_proto.MESSAGE_MODULES:
+        importlib.import_module(_name)
+    messages_done = time.perf_counter()
+    GRPC_AFTER_MESSAGES = sorted(m for m in sys.modules if m == "grpc" or m.startswith("grpc."))
+    for _name in vault_plugin_proto.GRPC_MODULES:
+        importlib.import_module(_name)
+    all_done = time.perf_counter()
 
-import asyncio  # noqa: E402
-from importlib import metadata  # noqa: E402
+import asyncio
+from importlib import metadata
 
-import grpc  # noqa: E402
-from google.protobuf.internal import api_implementation  # noqa: E402
-from grpc_health.v1 import health_pb2  # noqa: E402
-from vault_plugin_proto.pb import backend_pb2, backend_pb2_grpc  # noqa: E402
+import grpc
+from google.protobuf.internal import api_implementation
+from grpc_health.v1 import health_pb2
+from vault_plugin_proto.pb import backend_pb2, backend_pb2_grpc
 
 
 class TypeOnly(backend_pb2_grpc.BackendServicer):
@@ -76,6 +81,7 @@ def main() -> None:
                 },
                 "protobuf_backend": api_implementation.Type(),
                 "module_file": vault_plugin_proto.__file__,
+                "import_warnings": [f"{w.category.__name__}: {w.message}" for w in IMPORT_WARNINGS],
                 "grpc_after_messages": GRPC_AFTER_MESSAGES,
                 "import_messages_s": messages_done - started,
                 "import_all_s": all_done - started,

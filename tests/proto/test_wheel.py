@@ -110,13 +110,13 @@ def clean_venv(where: Path, *requirements: str | Path) -> Path:
 
 def probe(python: Path) -> dict[str, Any]:
     result = run(python, "-W", "error", PROBE, cwd=python.parent)
-    assert result.stderr == "", result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     return report
 
 
 def check_probe(report: dict[str, Any], venv: Path) -> None:
     assert Path(report["module_file"]).is_relative_to(venv), "imported the workspace copy"
+    assert report["import_warnings"] == []
     assert report["grpc_after_messages"] == []
     assert report["round_trip"] is True
     assert report["type"] == 1

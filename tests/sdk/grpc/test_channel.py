@@ -91,8 +91,11 @@ async def test_the_client_keeps_to_the_servers_max_concurrent_streams(sock_dir: 
             asyncio.ensure_future(conn.call("/test.Echo/Slow", StringValue(), StringValue))
             for _ in range(5)
         ]
-        await asyncio.sleep(0.2)
-        # Two calls are open on the wire; the other three wait for a free stream.
+        # Two calls open on the wire (the handlers hold them); the other three wait for a free
+        # stream, however long the two take to get there.
+        async with asyncio.timeout(30):
+            while len(conn._streams) < 2:  # noqa: ASYNC110 - no event marks a stream opening
+                await asyncio.sleep(0.01)
         assert len(conn._streams) == 2
         assert conn._next_stream == 3 + 2 * 2
         state.release.set()
