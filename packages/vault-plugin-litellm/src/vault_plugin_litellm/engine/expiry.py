@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 EXPIRY_GRACE = timedelta(seconds=60)
 """How long a key outlives its lease at most (the issue bound is 5 minutes)."""
 LEASE_MARGIN = timedelta(seconds=2)
+_TOLERANCE = timedelta(seconds=5)
 """How much earlier than the key a shortened lease ends, for the requests' own latency."""
 
 _CAP = re.compile(r"duration is over max limit set in config.*max_value=([0-9]+)(mo|[smhdw])?")
@@ -38,9 +39,17 @@ def proxy_cap(message: str) -> timedelta | None:
     return timedelta(seconds=int(match.group(1)) * _UNIT[match.group(2) or ""])
 
 
-def fitted_ttl(ttl: timedelta, granted: timedelta) -> timedelta | None:
-    """None when a key that lives ``granted`` outlives a lease of ``ttl``; otherwise the
-    (shorter) lease TTL that ends before the key does."""
+def fitted_ttl(
+    ttl: timedelta, granted: timedelta, asked: timedelta | None = None
+) -> timedelta | None:
+    """The shorter lease TTL that ends before a key that lives ``granted``, or None when the
+    lease of ``ttl`` already does.
+
+    ``granted`` is measured between two of the proxy's timestamps taken a few milliseconds
+    apart, so a grant within :data:`_TOLERANCE` of what was ``asked`` counts as in full.
+    """
+    if asked is not None and granted >= asked - _TOLERANCE:
+        return None
     if granted >= ttl + LEASE_MARGIN:
         return None
     return timedelta(seconds=max(0, math.floor((granted - LEASE_MARGIN).total_seconds())))

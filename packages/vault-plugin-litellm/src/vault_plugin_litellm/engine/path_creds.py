@@ -122,7 +122,9 @@ async def mint(backend: LiteLLMBackend, req: Request, role_name: str) -> Respons
         await _abandon(backend, req, token, wal_id, config)
         raise
     except (LiteLLMError, TimeoutError) as exc:
-        await _abandon(backend, req, token, wal_id, config)
+        # A request the proxy never received (connection refused) created nothing.
+        exists = not isinstance(exc, LiteLLMError) or exc.maybe_processed
+        await _abandon(backend, req, token, wal_id, config, key_may_exist=exists)
         raise from_proxy_error(
             exc, action="minting a key", url=config.url, mount_point=req.mount_point
         ) from None
@@ -253,7 +255,8 @@ async def _generate(client: AsyncLiteLLMClient, plan: _Plan, alias: str) -> Gene
             key=plan.raw_key, key_alias=alias, duration=f"{plan.duration}s", extra_body=plan.body
         )
     granted = expiry.granted_life(generated.expires, generated.created_at)
-    fitted = None if granted is None else expiry.fitted_ttl(plan.ttl, granted)
+    asked = timedelta(seconds=plan.duration)
+    fitted = None if granted is None else expiry.fitted_ttl(plan.ttl, granted, asked)
     if fitted is not None:
         plan.warnings.append(_shortened(plan.ttl, fitted, "granted a shorter expiry"))
         plan.ttl = fitted
@@ -315,13 +318,16 @@ async def _abandon(
     token: str,
     wal_id: str | None,
     config: EngineConfig,
+    *,
+    key_may_exist: bool = True,
 ) -> None:
     """Undo a mint that will not reach the caller: delete the key (it may exist), its index
     entry and the write-ahead entry. If that fails too, the write-ahead entry stays, and
     rollback deletes the key later."""
     try:
-        async with backend.proxy(config) as client:
-            await client.delete_keys([token], missing_ok=True)
+        if key_may_exist:
+            async with backend.proxy(config) as client:
+                await client.delete_keys([token], missing_ok=True)
         await key_index.forget_key(req.storage, token)
         if wal_id is not None:
             await delete_wal(req.storage, wal_id)

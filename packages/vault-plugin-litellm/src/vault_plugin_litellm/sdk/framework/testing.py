@@ -464,15 +464,15 @@ class BackendHarness:
         out = HarnessResponse(
             status=200, operation=Operation.RENEW, path=lease.path, response=answer
         )
+        if answer is not None and answer.is_error():
+            assert answer.data is not None
+            out.status, out.errors = 400, [answer.data["error"]]
+            return out
         if answer is None or answer.secret is None:
             out.status = 204  # the lease is not extended
             return out
         out.warnings = list(answer.warnings)
         out.data = answer.data
-        if answer.is_error():
-            assert answer.data is not None
-            out.status, out.errors = 400, [answer.data["error"]]
-            return out
         options = answer.secret.lease_options
         try:
             ttl, warnings = await calculate_ttl(

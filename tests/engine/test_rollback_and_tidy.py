@@ -1,0 +1,132 @@
+"""Keys no lease holds: write-ahead rollback after a crash, and ``tidy``."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from litellm_client import new_raw_key
+from vault_plugin_litellm.engine import key_index, limits
+from vault_plugin_litellm.engine.wal_kinds import INSTANCE, KEY_WAL, wal_data
+from vault_plugin_litellm.sdk.framework import list_wal, put_wal
+
+from .conftest import MODEL, Engine
+
+
+def _plant(engine: Engine, *, stamped: bool = True, alias_prefix: str = "planted") -> str:
+    """A key created behind the engine's back (as a crash would leave it); its token."""
+    metadata: dict[str, Any] = {"purpose": "test"}
+    if stamped:
+        metadata.update(vault_backend_uuid=engine.backend.backend_uuid, vault_role="dev")
+    minted = engine.proxy.admin.generate_key(
+        key=new_raw_key(),
+        key_alias=f"{alias_prefix}-{new_raw_key()[3:15]}",
+        models=[MODEL],
+        duration="30m",
+        metadata=metadata,
+    )
+    return minted.token
+
+
+async def test_rollback_deletes_the_key_of_a_mint_a_crash_cut_short(engine: Engine) -> None:
+    await engine.configure()
+    token = _plant(engine)
+    data = {**wal_data(token, role="dev"), "instance": "a-process-that-died"}
+    await put_wal(engine.host.storage, KEY_WAL, data, created_at=int(time.time()) - 5)
+    await key_index.record_key(engine.host.storage, token, role="dev")
+    await engine.host.rollback()
+    assert engine.proxy.status(token) in ("deleted", "missing")
+    assert await list_wal(engine.host.storage) == []
+    assert token not in await key_index.indexed_tokens(engine.host.storage)
+
+
+async def test_rollback_leaves_a_mint_of_this_process_alone_while_it_may_run(
+    engine: Engine,
+) -> None:
+    await engine.configure()
+    token = _plant(engine)
+    data = {**wal_data(token), "instance": INSTANCE}
+    await put_wal(engine.host.storage, KEY_WAL, data, created_at=int(time.time()) - 5)
+    await engine.host.rollback()
+    assert engine.proxy.status(token) == "active"
+    assert len(await list_wal(engine.host.storage)) == 1
+    engine.proxy.admin.delete_keys([token])
+
+
+async def test_tidy_deletes_a_planted_orphan_and_nothing_else(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await engine.configure()
+    await engine.role()
+    held = await engine.creds()
+    assert held.data is not None
+    orphan = _plant(engine)
+    stranger = _plant(engine, stamped=False, alias_prefix="not-ours")
+    try:
+        dry = await engine.host.write("tidy", {"dry_run": True, "safety_buffer": "30s"})
+        assert dry.ok, dry.errors
+        assert dry.data is not None
+        # Too young for the safety buffer: nothing is touched yet.
+        assert dry.data["found_count"] == 0
+        assert engine.proxy.status(orphan) == "active"
+
+        # Keys younger than the buffer may belong to a mint in progress; let it pass at once.
+        monkeypatch.setattr(limits, "MIN_SAFETY_BUFFER", timedelta(0))
+        found = await _tidy(engine, dry_run=True, safety_buffer=0)
+        assert [f["token"] for f in found["found"]] == [orphan]
+        assert found["found"][0]["reason"].startswith("no lease holds it")
+        assert found["deleted"] == 0
+        assert engine.proxy.status(orphan) == "active"
+
+        done = await _tidy(engine, dry_run=False, safety_buffer=0)
+        assert done["deleted"] == 1
+        assert engine.proxy.status(orphan) in ("deleted", "missing")
+        assert engine.proxy.status(held.data["token"]) == "active"
+        assert engine.proxy.status(stranger) == "active"
+        assert engine.proxy.chat(held.data["key"]) == 200
+        status = (await engine.host.read("tidy")).data
+        assert status is not None
+        assert status["deleted"] == 1
+    finally:
+        engine.proxy.admin.delete_keys([stranger, orphan], missing_ok=True)
+
+
+async def _tidy(engine: Engine, **body: Any) -> dict[str, Any]:
+    response = await engine.host.write("tidy", body)
+    assert response.ok, response.errors
+    assert response.data is not None
+    return response.data
+
+
+async def test_tidy_finishes_revocations_the_host_gave_up_on(engine: Engine) -> None:
+    await engine.configure()
+    await engine.role()
+    minted = await engine.creds()
+    assert minted.data is not None
+    assert (
+        await engine.host.write("config", {"url": "http://127.0.0.1:9", "verify_connection": False})
+    ).ok
+    assert not (await engine.host.revoke(minted.lease_id)).ok
+    del engine.host.leases[minted.lease_id]  # revoke-force
+    assert (await engine.host.write("config", {"url": engine.proxy.url})).ok
+    report = await engine.host.write("tidy", {})
+    assert report.ok
+    assert report.data is not None
+    assert report.data["deleted"] == 1
+    assert [f["reason"] for f in report.data["found"]] == [
+        "its revocation failed and is still owed"
+    ]
+    assert engine.proxy.chat(minted.data["key"]) == 401
+    assert await key_index.pending_tokens(engine.host.storage) == []
+
+
+async def test_tidy_refuses_bad_input_and_needs_a_config(engine: Engine) -> None:
+    unconfigured = await engine.host.write("tidy", {})
+    assert unconfigured.status == 400
+    await engine.configure()
+    for body in ({"safety_buffer": "1s"}, {"safety_buffer": "30d"}, {"dry_run": "perhaps"}):
+        refused = await engine.host.write("tidy", body)
+        assert refused.status == 400
+        assert "safety_buffer" in refused.error or "dry_run" in refused.error
