@@ -197,6 +197,9 @@ class OpenBaoServer:
 
     def start(self, timeout: float = 60) -> OpenBaoServer:
         self.plugin_dir.mkdir(parents=True, exist_ok=True)
+        # Tests read a mount's storage back through sys/raw (to prove what is stored).
+        extra_config = self.workdir / "dev-extra.hcl"
+        extra_config.write_text("raw_storage_endpoint = true\n")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.workdir),
@@ -211,6 +214,7 @@ class OpenBaoServer:
                     f"-dev-root-token-id={ROOT_TOKEN}",
                     f"-dev-listen-address=127.0.0.1:{self.port}",
                     f"-dev-plugin-dir={self.plugin_dir}",
+                    f"-config={extra_config}",
                     f"-log-level={self.log_level}",
                 ],
                 stdout=log,

