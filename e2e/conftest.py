@@ -4,6 +4,7 @@ example plugin registered, and a revocation log the plugin writes to."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from vault_plugin_litellm.sdk.launcher import Launcher
 
+from e2e.engine_env import EngineTarget, LiteLLM, Mount, external_server, start_target
 from e2e.openbao import Bao, OpenBaoServer, bao_binary, plugin_processes, wait_until
 from e2e.plugins import EXAMPLE_NAME, register_example_plugin
 
@@ -79,3 +81,55 @@ def example_env(
     # A plugin must not outlive its host: it exits when the host goes away.
     leftover = wait_until(lambda: not plugin_processes(launcher.path), timeout=10)
     assert leftover, f"plugin processes survived the server: {plugin_processes(launcher.path)}"
+
+
+# -- the LiteLLM engine ------------------------------------------------------------------------
+
+LITELLM_KINDS = [
+    pytest.param("standin", id="standin"),
+    pytest.param("live", id="live", marks=pytest.mark.live),
+]
+
+
+@pytest.fixture(scope="session", params=LITELLM_KINDS)
+def litellm(request: pytest.FixtureRequest) -> Iterator[LiteLLM]:
+    """The proxy: the in-project stand-in, or (``-m live``) the one in ``LITELLM_URL``."""
+    plugin_url = os.environ.get("E2E_PLUGIN_LITELLM_URL", "")
+    if request.param == "live":
+        url, key = os.environ.get("LITELLM_URL"), os.environ.get("LITELLM_MASTER_KEY")
+        if not url or not key:
+            pytest.fail("live end-to-end tests need LITELLM_URL and LITELLM_MASTER_KEY")
+        proxy = LiteLLM(url, key, "live", plugin_url)
+        yield proxy
+        proxy.close()
+        return
+    from tests.support.litellm_standin import StandIn
+
+    with StandIn(master_key="sk-e2e-master-" + secrets.token_hex(8)) as standin:
+        proxy = LiteLLM(standin.url, standin.master_key, "standin", plugin_url)
+        yield proxy
+        proxy.close()
+
+
+def _target_versions() -> list[str]:
+    return ["external"] if external_server() else openbao_versions()
+
+
+@pytest.fixture(scope="module", params=_target_versions(), ids=lambda v: f"openbao-{v}")
+def engine_target(
+    request: pytest.FixtureRequest, litellm: LiteLLM, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EngineTarget]:
+    """A server with the engine registered (one per OpenBao version, or the external one)."""
+    workdir = tmp_path_factory.mktemp(f"engine-{request.param}")
+    yield from start_target(workdir, request.param, litellm)
+
+
+@pytest.fixture
+def engine_mount(engine_target: EngineTarget) -> Iterator[Mount]:
+    """A fresh mount, configured with the proxy's master key; unmounted (leases revoked) after."""
+    mount = engine_target.mount()
+    mount.configure()
+    try:
+        yield mount
+    finally:
+        mount.unmount()

@@ -41,6 +41,9 @@ TIDY_MAX_KEYS = 100_000
 TIDY_REPORT_LIMIT = 1000
 """Keys a tidy answer lists by name at most (the counts are always complete)."""
 MIN_TIDY_INTERVAL = timedelta(minutes=5)
-MIN_SAFETY_BUFFER = timedelta(seconds=30)
+MIN_SAFETY_BUFFER = timedelta(0)
+"""A buffer of zero is safe: a key is always in the index or a write-ahead entry from the moment
+it exists until it is deleted, and tidy reads both after listing the proxy. The default buffer
+is a second line of defence, not a requirement."""
 DEFAULT_SAFETY_BUFFER = timedelta(minutes=5)
 MAX_SAFETY_BUFFER = timedelta(days=7)
