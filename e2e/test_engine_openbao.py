@@ -169,13 +169,13 @@ def test_tidy_deletes_a_key_the_engine_has_no_record_of_and_nothing_else(
     stranger = litellm.admin.generate_key(models=[MODEL], duration="10m", key_alias=None)
 
     tidy = f"{engine_mount.path}/tidy"
-    young = bao.ok(bao.write(tidy, {"dry_run": True})).body["data"]
+    young = bao.ok(bao.write(tidy, {"dry_run": True}))
     assert young["found_count"] == 0  # within the default safety buffer: left alone
-    dry = bao.ok(bao.write(tidy, {"dry_run": True, "safety_buffer": 0})).body["data"]
+    dry = bao.ok(bao.write(tidy, {"dry_run": True, "safety_buffer": 0}))
     assert [f["token"] for f in dry["found"]] == [orphan["token"]]
     assert dry["deleted"] == 0
     assert litellm.chat(orphan["key"]) == 200
-    report = bao.ok(bao.write(tidy, {"safety_buffer": 0})).body["data"]
+    report = bao.ok(bao.write(tidy, {"safety_buffer": 0}))
     assert [f["token"] for f in report["found"]] == [orphan["token"]]
     assert report["deleted"] == 1
     assert litellm.chat(orphan["key"]) == 401
@@ -219,12 +219,12 @@ def test_bad_input_is_a_400_naming_the_field(
 
 def test_every_path_has_help_and_is_in_the_openapi_document(engine_mount: Mount) -> None:
     bao = engine_mount.bao
-    root = bao.ok(bao.help(engine_mount.path)).body
+    root = engine_mount.ok(bao.help(engine_mount.path)).body
     assert "LiteLLM" in root["help"]
     for path in ("config", "roles", "roles/x", "creds/x", "rotate-root", "tidy"):
-        helped = bao.ok(bao.help(f"{engine_mount.path}/{path}")).body
+        helped = engine_mount.ok(bao.help(f"{engine_mount.path}/{path}")).body
         assert len(helped["help"]) > 100, path
-    spec = bao.ok(bao.read("sys/internal/specs/openapi")).body
+    spec = engine_mount.ok(bao.read("sys/internal/specs/openapi")).body
     paths = {p for p in spec["paths"] if p.startswith(f"/{engine_mount.path}/")}
     expected = {"config", "roles", "roles/{name}", "creds/{name}", "rotate-root", "tidy"}
     assert paths == {f"/{engine_mount.path}/{p}" for p in expected}
