@@ -133,9 +133,10 @@ def grpc_generated_version(path: Path) -> Version:
 
 
 def declared_floors(package_dir: Path) -> dict[str, Version]:
+    """The floors of the dependencies and of the ``grpc`` extra."""
     project = tomllib.loads((package_dir / "pyproject.toml").read_text())["project"]
     floors: dict[str, Version] = {}
-    for line in project["dependencies"]:
+    for line in [*project["dependencies"], *project["optional-dependencies"]["grpc"]]:
         requirement = Requirement(line)
         (spec,) = requirement.specifier
         assert spec.operator == ">=", f"{line}: declare a plain floor"
@@ -144,6 +145,10 @@ def declared_floors(package_dir: Path) -> dict[str, Version]:
 
 
 def test_dependencies_are_the_three_runtimes(package_dir: Path) -> None:
+    project = tomllib.loads((package_dir / "pyproject.toml").read_text())["project"]
+    # The messages need protobuf alone; the stubs and the health service come with the extra.
+    assert {Requirement(line).name for line in project["dependencies"]} == {"protobuf"}
+    assert set(project["optional-dependencies"]) == {"grpc"}
     assert set(declared_floors(package_dir)) == {
         "protobuf",
         "grpcio",

@@ -1,8 +1,9 @@
 """The built distributions: what they contain, and that the wheel installs alone and works.
 
 The clean environments are made with uv from its cache (PyPI is reached when the cache lacks a
-version). One gets whatever the resolver picks today (the newest protobuf and grpcio); the
-other gets exactly the declared floors.
+version), with the messages alone (protobuf only) and with the ``grpc`` extra (grpcio and
+grpcio-health-checking too). Each is installed once as the resolver picks today (the newest
+releases) and once at exactly the declared floors.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
 
 from e2e.uv_tool import find_uv
 
@@ -86,8 +88,11 @@ def test_wheel_holds_the_package_and_nothing_else(dist: Dist, package_dir: Path)
 
     project = tomllib.loads((package_dir / "pyproject.toml").read_text())["project"]
     assert metadata["Version"] == project["version"]
-    requires = sorted(r.replace(" ", "") for r in metadata.get_all("Requires-Dist") or [])
-    assert requires == sorted(d.replace(" ", "") for d in project["dependencies"])
+    requires = sorted(str(Requirement(r)) for r in metadata.get_all("Requires-Dist") or [])
+    extra = [f"{d}; extra == 'grpc'" for d in project["optional-dependencies"]["grpc"]]
+    declared = [*project["dependencies"], *extra]
+    assert requires == sorted(str(Requirement(d)) for d in declared)
+    assert metadata.get_all("Provides-Extra") == ["grpc"]
 
 
 def test_sdist_carries_the_proto_sources_and_generator(dist: Dist, package_dir: Path) -> None:
@@ -114,30 +119,45 @@ def probe(python: Path) -> dict[str, Any]:
     return report
 
 
-def check_probe(report: dict[str, Any], venv: Path) -> None:
+def check_probe(report: dict[str, Any], venv: Path, *, with_grpc: bool) -> None:
     assert Path(report["module_file"]).is_relative_to(venv), "imported the workspace copy"
     assert report["import_warnings"] == []
     assert report["grpc_after_messages"] == []
     assert report["round_trip"] is True
-    assert report["type"] == 1
-    assert report["health_service"] == "grpc.health.v1.Health"
+    assert report["grpc_installed"] is with_grpc
+    if with_grpc:
+        assert report["type"] == 1
+        assert report["health_service"] == "grpc.health.v1.Health"
+    else:
+        # The messages work alone; a stub module says what is missing.
+        assert report["versions"]["grpcio"] is None
+        assert report["versions"]["grpcio-health-checking"] is None
+        assert "No module named 'grpc'" in report["stub_import_error"]
 
 
-def test_wheel_installs_alone_and_works(dist: Dist, tmp_path: Path) -> None:
+def wheel_requirement(dist: Dist, extra: str) -> str:
+    return f"vault-plugin-proto{extra} @ {dist.wheel.as_uri()}"
+
+
+@pytest.mark.parametrize("extra", ["", "[grpc]"], ids=["messages", "grpc"])
+def test_wheel_installs_alone_and_works(dist: Dist, tmp_path: Path, extra: str) -> None:
     venv = tmp_path / "venv"
-    python = clean_venv(venv, dist.wheel)
+    python = clean_venv(venv, wheel_requirement(dist, extra))
     report = probe(python)
-    check_probe(report, venv)
+    check_probe(report, venv, with_grpc=bool(extra))
     print("resolved:", report["versions"])
 
 
+@pytest.mark.parametrize("extra", ["", "[grpc]"], ids=["messages", "grpc"])
 def test_wheel_works_with_the_declared_floors(
-    dist: Dist, tmp_path: Path, package_dir: Path
+    dist: Dist, tmp_path: Path, package_dir: Path, extra: str
 ) -> None:
     project = tomllib.loads((package_dir / "pyproject.toml").read_text())["project"]
-    pins = [d.replace(">=", "==") for d in project["dependencies"]]
+    floors = project["dependencies"] + (project["optional-dependencies"]["grpc"] if extra else [])
+    pins = [d.replace(">=", "==") for d in floors]
     venv = tmp_path / "venv"
-    python = clean_venv(venv, dist.wheel, *pins)
+    python = clean_venv(venv, wheel_requirement(dist, extra), *pins)
     report = probe(python)
-    check_probe(report, venv)
-    assert report["versions"] == {p.split("==")[0]: p.split("==")[1] for p in pins}
+    check_probe(report, venv, with_grpc=bool(extra))
+    installed = {name: version for name, version in report["versions"].items() if version}
+    assert installed == {p.split("==")[0]: p.split("==")[1] for p in pins}

@@ -10,6 +10,8 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2
 from grpc_health.v1 import health_pb2
+from hypothesis import given
+from hypothesis import strategies as st
 from vault_plugin_litellm.sdk.goplugin import Lifecycle, lifecycle, services
 from vault_plugin_litellm.sdk.grpc import (
     ClientConnection,
@@ -123,6 +125,17 @@ async def test_health(served: tuple[Lifecycle, ClientConnection, str]) -> None:
             health_pb2.HealthCheckResponse,
         )
     assert info.value.code == StatusCode.NOT_FOUND
+
+
+@given(service=st.text(max_size=40), status=st.sampled_from([0, 1, 2, 3]))
+def test_health_messages_are_wire_identical_to_grpc_health(service: str, status: int) -> None:
+    request = health_pb2.HealthCheckRequest(service=service).SerializeToString()
+    assert services.HealthCheckRequest(value=service).SerializeToString() == request
+    assert services.HealthCheckRequest.FromString(request).value == service
+    response = services.HealthCheckResponse(value=status).SerializeToString()
+    assert health_pb2.HealthCheckResponse.FromString(response).status == status
+    assert services.HealthCheckResponse.FromString(response).value == status
+    assert health_pb2.HealthCheckResponse.SERVING == services.SERVING
 
 
 async def test_shutdown_replies_then_stops(served: tuple[Lifecycle, ClientConnection, str]) -> None:

@@ -2,14 +2,15 @@
 
 Message classes live in the ``*_pb2`` modules, which import only ``google.protobuf``. Stubs,
 servicers and ``add_*Servicer_to_server`` live in the ``*_pb2_grpc`` modules, which import
-``grpc``. This module imports neither, so a runtime that needs only the messages never pays
-for grpc::
+``grpc`` (installed with the ``grpc`` extra, ``vault-plugin-proto[grpc]``). This module imports
+neither, so a runtime that needs only the messages never pays for grpc::
 
     from vault_plugin_proto.pb import backend_pb2, backend_pb2_grpc
 
 The proto packages (``pb``, ``logical``, ``pluginutil.multiplexing``, ``plugin``) are the
 servers' own, because they are part of every gRPC method path; the Python package layout is
-this project's. The health service is ``grpc_health.v1`` from grpcio-health-checking.
+this project's. The health service is ``grpc_health.v1`` from grpcio-health-checking (also
+with the extra).
 """
 
 __version__ = "0.1.0"

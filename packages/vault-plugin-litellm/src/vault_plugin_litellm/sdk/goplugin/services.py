@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from google.protobuf import empty_pb2
-from grpc_health.v1 import health_pb2
+from google.protobuf import empty_pb2, wrappers_pb2
 from vault_plugin_proto.goplugin import grpc_controller_pb2, grpc_stdio_pb2
 
 from ..grpc import RpcError, Server, ServerContext, StatusCode
@@ -13,14 +12,20 @@ from .lifecycle import Lifecycle
 
 HEALTH_SERVICES = ("", "plugin")  # go-plugin asks for "plugin"
 
+# grpc.health.v1's two messages have the wire layout of two types protobuf itself ships:
+# HealthCheckRequest {string service = 1} is StringValue's, HealthCheckResponse
+# {ServingStatus status = 1} is Int32Value's (an enum travels as an int32). Serving them as
+# those keeps grpcio-health-checking, and the grpcio it requires, out of the plugin.
+HealthCheckRequest = wrappers_pb2.StringValue
+HealthCheckResponse = wrappers_pb2.Int32Value
+SERVING = 1  # HealthCheckResponse.ServingStatus.SERVING
+
 
 def register(server: Server, lifecycle: Lifecycle) -> None:
-    async def health_check(
-        req: health_pb2.HealthCheckRequest, ctx: ServerContext
-    ) -> health_pb2.HealthCheckResponse:
-        if req.service not in HEALTH_SERVICES:
-            raise RpcError(StatusCode.NOT_FOUND, f"unknown service {req.service!r}")
-        return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+    async def health_check(req: HealthCheckRequest, ctx: ServerContext) -> HealthCheckResponse:
+        if req.value not in HEALTH_SERVICES:
+            raise RpcError(StatusCode.NOT_FOUND, f"unknown service {req.value!r}")
+        return HealthCheckResponse(value=SERVING)
 
     async def shutdown(
         req: grpc_controller_pb2.Empty, ctx: ServerContext
@@ -38,6 +43,6 @@ def register(server: Server, lifecycle: Lifecycle) -> None:
         for item in nothing:
             yield item
 
-    server.add_unary("/grpc.health.v1.Health/Check", health_pb2.HealthCheckRequest, health_check)
+    server.add_unary("/grpc.health.v1.Health/Check", HealthCheckRequest, health_check)
     server.add_unary("/plugin.GRPCController/Shutdown", grpc_controller_pb2.Empty, shutdown)
     server.add_server_stream("/plugin.GRPCStdio/StreamStdio", empty_pb2.Empty, stream_stdio)
