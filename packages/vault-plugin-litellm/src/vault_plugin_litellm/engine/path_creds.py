@@ -133,7 +133,7 @@ async def mint(backend: LiteLLMBackend, req: Request, role_name: str) -> Respons
     except BaseException:
         await _abandon(backend, req, token, wal_id, config)
         raise
-    response = _respond(backend, plan, generated, ids)
+    response = _respond(backend, plan, generated)
     try:
         await delete_wal(req.storage, wal_id)
     except Exception:
@@ -282,21 +282,20 @@ def _alias_taken(plan: _Plan, alias: str) -> str:
     )
 
 
-def _respond(
-    backend: LiteLLMBackend, plan: _Plan, generated: GeneratedKey, ids: dict[str, str]
-) -> Response:
-    secret_type = backend.key_secret
-    expires = generated.expires.isoformat() if generated.expires else None
-    response = secret_type.response(
+def _respond(backend: LiteLLMBackend, plan: _Plan, generated: GeneratedKey) -> Response:
+    """The key for the caller, with its effective settings as the proxy reports them (its
+    defaults may have filled what the role left open)."""
+    body = plan.body
+    response = backend.key_secret.response(
         {
             "key": plan.raw_key,
             "key_alias": generated.key_alias,
             "token": plan.token,
-            "expires": expires,
-            "models": plan.role.effective_models(),
-            "max_budget": plan.role.max_budget,
-            "user_id": ids["user_id"] or None,
-            "team_id": ids["team_id"] or None,
+            "expires": generated.expires.isoformat() if generated.expires else None,
+            "models": _first(generated.models, body.get("models")),
+            "max_budget": _first(generated.max_budget, body.get("max_budget")),
+            "user_id": _first(generated.user_id, body.get("user_id")),
+            "team_id": _first(generated.team_id, body.get("team_id")),
         },
         {
             "token": plan.token,
@@ -310,6 +309,10 @@ def _respond(
     response.secret.lease_options.max_ttl = timedelta(seconds=plan.role.max_ttl)
     response.warnings = plan.warnings
     return response
+
+
+def _first(reported: Any, sent: Any) -> Any:
+    return reported if reported is not None else sent
 
 
 async def _abandon(
