@@ -179,3 +179,23 @@ async def test_an_unreachable_proxy_is_a_500_naming_it_and_leaves_nothing(
     # The proxy never got the request (connection refused), so nothing is left to undo.
     assert not [k for k in engine.stored() if k.startswith(("wal/", "keys/"))]
     assert len(engine.host.leases) == 0
+
+
+async def test_an_enterprise_only_setting_is_a_400_that_says_so(engine: Engine) -> None:
+    await engine.configure()
+    await engine.role(tags="team-a")
+    refused = await engine.host.read("creds/dev")
+    assert refused.status == 400
+    assert "Enterprise licence" in refused.error
+    assert not [k for k in engine.stored() if k.startswith(("wal/", "keys/"))]
+
+
+async def test_a_refused_admin_key_is_a_403_that_says_to_fix_config(engine: Engine) -> None:
+    _, admin_key = engine.proxy.new_admin_key()
+    assert (await engine.host.write("config", {"url": engine.proxy.url, "admin_key": admin_key})).ok
+    await engine.role()
+    engine.proxy.admin.delete_keys([admin_key])
+    refused = await engine.host.read("creds/dev")
+    assert refused.status == 403
+    assert "config" in refused.error
+    assert admin_key not in refused.error
