@@ -162,12 +162,17 @@ def test_kill_9_is_followed_by_a_transparent_restart(example_env: ExampleEnv) ->
     (pid,) = env.pids()
     offset = len(env.server.log_text())
     os.kill(pid, signal.SIGKILL)
-    # Reaped means the host has seen the exit; a request in the instant before that fails
-    # for a Go plugin too. The next request finds the plugin shut down, and the host
-    # restarts it and retries the request once.
     assert wait_until(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10)
     env.server.wait_for_log("plugin process exited", after=offset)
+    # go-plugin logs the exit a moment before it marks its client exited: a request in
+    # between reaches the dead socket (so would a Go plugin's). Once marked, a request finds
+    # the plugin shut down, and the host restarts it and retries the request once.
     resp = bao.read("crash/kv/keep")
+    deadline = time.monotonic() + 15  # a bound on a hang, not a measurement
+    while resp.status != 200 and time.monotonic() < deadline:
+        assert "connection refused" in str(resp.errors), resp.body
+        time.sleep(0.1)
+        resp = bao.read("crash/kv/keep")
     assert resp.status == 200, resp.body
     assert resp.data["value"] == "kept"
     new = env.pids()
