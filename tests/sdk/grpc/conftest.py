@@ -15,6 +15,7 @@ import pytest
 from google.protobuf.wrappers_pb2 import BytesValue, StringValue
 from vault_plugin_litellm.sdk.goplugin import tls
 from vault_plugin_litellm.sdk.grpc import RpcError, Server, ServerContext, StatusCode
+from vault_plugin_litellm.sdk.grpc.limits import HOST_SERVER_LIMITS, Limits
 
 MAX_MESSAGE = 2**31 - 1
 GRPCIO_LIMITS = [
@@ -67,9 +68,9 @@ class EchoState(Gate):
     contexts: list[ServerContext] = field(default_factory=list)
 
 
-def echo_server(state: EchoState) -> Server:
-    """Our Server with the methods the interop tests call."""
-    server = Server()
+def echo_server(state: EchoState, limits: Limits = HOST_SERVER_LIMITS) -> Server:
+    """Our Server with the methods the interop tests call (with the plugin's limits)."""
+    server = Server(limits=limits)
 
     async def echo(req: StringValue, ctx: ServerContext) -> StringValue:
         state.contexts.append(ctx)

@@ -62,7 +62,7 @@ async def test_a_channel_moves_on_when_stream_ids_run_out(
     channel, dials = recording_channel(path)
     try:
         await channel.call("/test.Echo/Echo", StringValue(value="a"), StringValue)
-        dials[0]._next_stream = MAX_STREAM_ID  # the last id a client may use
+        dials[0]._next_own_stream = MAX_STREAM_ID  # the last id a client may use
         last = await channel.call("/test.Echo/Echo", StringValue(value="last"), StringValue)
         assert last.value == "last|-"
         assert not dials[0].usable
@@ -97,7 +97,7 @@ async def test_the_client_keeps_to_the_servers_max_concurrent_streams(sock_dir: 
             while len(conn._streams) < 2:  # noqa: ASYNC110 - no event marks a stream opening
                 await asyncio.sleep(0.01)
         assert len(conn._streams) == 2
-        assert conn._next_stream == 3 + 2 * 2
+        assert conn._next_own_stream == 3 + 2 * 2
         state.release.set()
         results = await asyncio.gather(*calls)
         assert [r.value for r in results] == ["released"] * 5

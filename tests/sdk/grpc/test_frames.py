@@ -122,9 +122,17 @@ def test_status_message_percent_encoding() -> None:
 
 def test_status_code_parse() -> None:
     assert StatusCode.parse("14") is StatusCode.UNAVAILABLE
-    assert StatusCode.parse("99") is StatusCode.UNKNOWN
-    assert StatusCode.parse("x") is StatusCode.UNKNOWN
-    assert StatusCode.parse("") is StatusCode.UNKNOWN
+    assert StatusCode.parse("0") is StatusCode.OK
+    assert StatusCode.parse("99") is StatusCode.UNKNOWN  # well formed, unknown to us
+
+
+@pytest.mark.parametrize(
+    "value", ["", "x", " 1", "1 ", "+1", "-1", "1_0", "\u0661", "0x1", "1" * 11]
+)
+def test_status_code_parse_is_strict(value: str) -> None:
+    # int() would take several of these; a grpc-status is plain ASCII decimal.
+    with pytest.raises(ValueError, match="malformed grpc-status"):
+        StatusCode.parse(value)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from vault_plugin_litellm.sdk.grpc import (
     connect_tcp,
     connect_unix,
 )
+from vault_plugin_litellm.sdk.grpc.limits import BROKER_CHANNEL_LIMITS
 
 from .conftest import GRPCIO_LIMITS, NON_ASCII_MESSAGE, GrpcioState, grpcio_echo_handlers
 
@@ -43,7 +44,7 @@ async def peer(
         path = os.path.join(sock_dir, "g.sock")
         server.add_insecure_port(f"unix:{path}")
         await server.start()
-        conn = await connect_unix(path)
+        conn = await connect_unix(path, limits=BROKER_CHANNEL_LIMITS)
     else:
         creds = grpc.ssl_server_credentials(
             [(host_identity.key_pem, host_identity.cert_pem)],
@@ -53,7 +54,7 @@ async def peer(
         port = server.add_secure_port("127.0.0.1:0", creds)
         await server.start()
         ctx = tls.client_context(plugin_identity, host_identity.cert_pem.decode())
-        conn = await connect_tcp("127.0.0.1", port, ctx)
+        conn = await connect_tcp("127.0.0.1", port, ctx, limits=BROKER_CHANNEL_LIMITS)
         ssl_object = conn.transport.get_extra_info("ssl_object") if conn.transport else None
         assert ssl_object is not None
         assert ssl_object.selected_alpn_protocol() == "h2"

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from vault_plugin_litellm.sdk.grpc import Server, connect_tcp, hpack, huffman
 from vault_plugin_litellm.sdk.grpc import frames as fr
 from vault_plugin_litellm.sdk.grpc.frames import ErrorCode, Flag, FrameType, Setting
+from vault_plugin_litellm.sdk.grpc.limits import HOST_SERVER_LIMITS
 
 from .conftest import EchoState, echo_server
 from .rawh2 import RawPeer, grpc_message, read_reply, request_headers
@@ -59,10 +60,15 @@ async def test_opening_settings_window_and_ack(plain_port: int) -> None:
     assert first.type == FrameType.SETTINGS
     assert not first.flags & Flag.ACK
     settings_sent = dict(fr.parse_settings(first.payload))
-    assert settings_sent[Setting.INITIAL_WINDOW_SIZE] == 1 << 30
+    limits = HOST_SERVER_LIMITS
+    assert settings_sent == {
+        Setting.INITIAL_WINDOW_SIZE: limits.stream_window,
+        Setting.MAX_HEADER_LIST_SIZE: limits.max_header_list,
+        Setting.MAX_CONCURRENT_STREAMS: limits.max_concurrent_streams,
+    }
     update = await peer.expect(FrameType.WINDOW_UPDATE)
     assert update.stream_id == 0
-    assert struct.unpack(">I", update.payload)[0] == (1 << 30) - fr.DEFAULT_WINDOW
+    assert struct.unpack(">I", update.payload)[0] == limits.connection_window - fr.DEFAULT_WINDOW
     peer.send_frame(FrameType.SETTINGS, 0, 0, struct.pack(">HI", Setting.MAX_FRAME_SIZE, 32_768))
     ack = await peer.expect(FrameType.SETTINGS)
     assert ack.flags & Flag.ACK
@@ -201,12 +207,13 @@ async def test_dynamic_table_and_huffman_across_requests(plain_port: int) -> Non
     peer = await start(plain_port)
     path = huffman.encode(ECHO.encode())
     # :path as a literal with incremental indexing (static name 4), Huffman-coded value.
+    rest = hpack.encode_headers([(":authority", "localhost"), ("content-type", "application/grpc")])
     first = (
         bytes([0x83, 0x86])
         + hpack.encode_integer(4, 6, 0x40)
         + hpack.encode_integer(len(path), 7, 0x80)
         + path
-        + hpack.encode_headers([("content-type", "application/grpc")])
+        + rest
     )
     peer.send_frame(HEADERS, Flag.END_HEADERS, 1, first)
     peer.send_frame(
@@ -214,7 +221,7 @@ async def test_dynamic_table_and_huffman_across_requests(plain_port: int) -> Non
     )
     assert [echo_value(m) for m in (await read_reply(peer, 1)).messages] == ["one|-"]
     # The second request names :path by its dynamic index (62), after a table size update.
-    second = hpack.encode_integer(4096, 5, 0x20) + bytes([0x83, 0x86, 0xBE])
+    second = hpack.encode_integer(4096, 5, 0x20) + bytes([0x83, 0x86, 0xBE]) + rest
     peer.send_frame(HEADERS, Flag.END_HEADERS, 3, second)
     peer.send_frame(
         DATA, Flag.END_STREAM, 3, grpc_message(StringValue(value="two").SerializeToString())
@@ -223,17 +230,22 @@ async def test_dynamic_table_and_huffman_across_requests(plain_port: int) -> Non
     await peer.close()
 
 
-async def test_empty_header_name_does_not_break_the_connection(
-    plain_port: int, loop_errors: list[dict[str, Any]]
+async def test_empty_header_name_is_a_malformed_request(
+    plain_port: int, loop_errors: list[dict[str, Any]], echo_state: EchoState
 ) -> None:
+    # Legal HPACK, but no HTTP field (RFC 9113 §8.2): the stream is reset, the connection lives.
     peer = await start(plain_port)
     block = request_headers(ECHO) + b"\x00\x00\x01v"  # literal, new name of length 0
     peer.send_frame(HEADERS, Flag.END_HEADERS, 1, block)
     peer.send_frame(
         DATA, Flag.END_STREAM, 1, grpc_message(StringValue(value="e").SerializeToString())
     )
-    reply = await read_reply(peer, 1)
-    assert [echo_value(m) for m in reply.messages] == ["e|-"]
+    reset = await peer.expect(FrameType.RST_STREAM, 1)
+    assert reset.error_code() == ErrorCode.PROTOCOL_ERROR
+    echo_request(peer, 3, "next")
+    assert [echo_value(m) for m in (await read_reply(peer, 3)).messages] == ["next|-"]
+    assert echo_state.contexts[-1].metadata == {}
+    assert len(echo_state.contexts) == 1
     assert loop_errors == []
     await peer.close()
 
@@ -253,19 +265,35 @@ async def test_rst_stream_cancels_a_running_handler(plain_port: int, echo_state:
     await peer.close()
 
 
-async def test_a_second_end_stream_does_not_run_the_handler_again(
+async def test_headers_after_end_stream_reset_the_stream(
     plain_port: int, echo_state: EchoState
 ) -> None:
+    # Half-closed (remote): more HEADERS are a stream error STREAM_CLOSED (RFC 9113 §5.1);
+    # the running handler is cancelled, and ran once.
     peer = await start(plain_port)
-    echo_request(peer, 1, "once")
+    peer.send_frame(HEADERS, Flag.END_HEADERS, 1, request_headers("/test.Echo/Slow"))
+    peer.send_frame(DATA, Flag.END_STREAM, 1, grpc_message(b""))
+    await echo_state.started.wait()
     peer.send_frame(
         HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, hpack.encode_headers([("x", "y")])
     )
-    reply = await read_reply(peer, 1)
-    assert [echo_value(m) for m in reply.messages] == ["once|-"]
-    await peer.sync()
+    reset = await peer.expect(FrameType.RST_STREAM, 1)
+    assert reset.error_code() == ErrorCode.STREAM_CLOSED
+    await asyncio.wait_for(echo_state.cancelled.wait(), 10)
     assert len(echo_state.contexts) == 1
     await peer.close()
+
+
+async def test_headers_on_a_finished_stream_are_a_connection_error(plain_port: int) -> None:
+    peer = await start(plain_port)
+    echo_request(peer, 1, "once")
+    assert [echo_value(m) for m in (await read_reply(peer, 1)).messages] == ["once|-"]
+    peer.send_frame(
+        HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, hpack.encode_headers([("x", "y")])
+    )
+    goaway = await peer.expect(FrameType.GOAWAY)
+    assert goaway.error_code() == ErrorCode.STREAM_CLOSED
+    await peer.read_until_closed()
 
 
 async def test_two_request_messages_on_a_unary_call(plain_port: int) -> None:
@@ -290,7 +318,7 @@ async def test_compressed_message_on_a_bidi_stream_ends_it_and_its_handler(
     peer.send_frame(DATA, 0, 1, grpc_message(b"zz", compressed=True))
     trailers = await peer.expect(HEADERS, 1)
     assert trailers.flags & Flag.END_STREAM
-    assert dict(peer.decoder.decode(trailers.payload))["grpc-status"] == "12"
+    assert dict(peer.decoder.decode(trailers.payload))["grpc-status"] == "13"  # INTERNAL
     await asyncio.wait_for(echo_state.cancelled.wait(), 10)
     await peer.close()
 

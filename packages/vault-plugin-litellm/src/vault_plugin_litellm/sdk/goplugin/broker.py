@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from vault_plugin_proto.goplugin import grpc_broker_pb2
 
 from ..grpc import Channel, ClientConnection, ServerContext, connect_tcp, connect_unix
+from ..grpc.limits import BROKER_CHANNEL_LIMITS
 from .tls import HOSTNAME
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,9 @@ class Broker:
         if info.network == "unix":
 
             async def dial_unix() -> ClientConnection:
-                return await connect_unix(info.address, ctx, server_hostname=HOSTNAME)
+                return await connect_unix(
+                    info.address, ctx, server_hostname=HOSTNAME, limits=BROKER_CHANNEL_LIMITS
+                )
 
             return dial_unix
         if info.network == "tcp":
@@ -112,7 +115,11 @@ class Broker:
 
             async def dial_tcp() -> ClientConnection:
                 return await connect_tcp(
-                    host.strip("[]"), int(port_text), ctx, server_hostname=HOSTNAME
+                    host.strip("[]"),
+                    int(port_text),
+                    ctx,
+                    server_hostname=HOSTNAME,
+                    limits=BROKER_CHANNEL_LIMITS,
                 )
 
             return dial_tcp

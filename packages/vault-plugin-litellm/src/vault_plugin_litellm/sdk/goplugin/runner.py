@@ -1,4 +1,9 @@
-"""Run a go-plugin v5 server process: from the magic cookie to the exit after Shutdown."""
+"""Run a go-plugin v5 server process: from the magic cookie to the exit after Shutdown.
+
+The steps, in order: check what the host asked for (AutoMTLS must come with the host's
+certificate), build the server, listen and print the handshake line, add the plugin's own
+services, and serve until the host says Shutdown, closes the broker or dies.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,17 @@ import logging
 import os
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import IO
 
 from vault_plugin_proto.goplugin import grpc_broker_pb2
 
 from ..grpc import Server
+from ..grpc.limits import HOST_SERVER_LIMITS
 from . import handshake, services, tls
 from . import log as plugin_log
 from .broker import Broker
@@ -61,12 +69,17 @@ def _share_with_group(directory: str, socket_path: str, group: str) -> None:
     os.chmod(socket_path, 0o660)
 
 
-async def serve(register: Register, env: Mapping[str, str]) -> int:
-    stdout = handshake.take_stdout()
-    lifecycle = Lifecycle()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, lifecycle.request_stop, "SIGTERM")
+@dataclass(frozen=True, slots=True)
+class _TLS:
+    """AutoMTLS as the host asked for it: all None for a plaintext start."""
 
+    identity: tls.Identity | None = None
+    server: ssl.SSLContext | None = None
+    client: ssl.SSLContext | None = None
+
+
+def _check_host(env: Mapping[str, str]) -> _TLS:
+    """What the host asked for, checked before anything listens (raises TLSSetupError)."""
     if env.get("PLUGIN_MULTIPLEX_GRPC", "").lower() == "true":
         # Vault's containerised plugin runtime multiplexes the broker over yamux, which this
         # runtime does not implement; the host will refuse the handshake, say why here too.
@@ -74,55 +87,86 @@ async def serve(register: Register, env: Mapping[str, str]) -> int:
             "the host asked for gRPC broker multiplexing (PLUGIN_MULTIPLEX_GRPC), which this "
             "plugin runtime does not support: run the plugin as a process, not in a container"
         )
-    host_cert = env.get("PLUGIN_CLIENT_CERT", "")
-    identity = tls.generate_identity() if host_cert else None
-    server_ctx = tls.server_context(identity, host_cert) if identity else None
-    client_ctx = tls.client_context(identity, host_cert) if identity else None
+    host_cert = tls.host_certificate(env)
+    if host_cert is None:
+        return _TLS()
+    identity = tls.generate_identity()
+    return _TLS(
+        identity, tls.server_context(identity, host_cert), tls.client_context(identity, host_cert)
+    )
 
-    def broker_closed() -> None:
-        loop.call_later(STREAM_END_GRACE, lifecycle.request_stop, "the host closed the broker")
 
-    server = Server()
-    broker = Broker(client_ctx, on_stream_end=broker_closed)
+def _build_server(lifecycle: Lifecycle, broker: Broker) -> Server:
+    server = Server(limits=HOST_SERVER_LIMITS)
     server.add_bidi_stream(
         "/plugin.GRPCBroker/StartStream", grpc_broker_pb2.ConnInfo, broker.start_stream
     )
     services.register(server, lifecycle)
+    return server
 
-    directory = _socket_dir(env)
+
+async def _listen_and_announce(
+    server: Server, directory: str, env: Mapping[str, str], setup: _TLS, stdout: IO[bytes]
+) -> None:
+    """Listen first (the host dials as soon as it reads the line), then print the line."""
     socket_path = os.path.join(directory, "plugin.sock")
+    await server.listen_unix(socket_path, setup.server)
+    if group := env.get("PLUGIN_UNIX_SOCKET_GROUP"):
+        _share_with_group(directory, socket_path, group)
+    cert_field = setup.identity.handshake_field() if setup.identity else ""
+    handshake.write_handshake(
+        stdout,
+        handshake.handshake_line(
+            "unix", socket_path, cert_field, version=handshake.negotiate_version(env)
+        ),
+    )
+
+
+async def _run_until_stopped(lifecycle: Lifecycle, broker: Broker, server: Server) -> None:
+    watchers = [
+        asyncio.create_task(lifecycle.watch_parent()),
+        asyncio.create_task(
+            lifecycle.expect(
+                broker.stream_opened, BROKER_STREAM_DEADLINE, "broker stream from the host"
+            )
+        ),
+    ]
+    await lifecycle.stopping.wait()
+    log.debug("stopping: %s", lifecycle.reason)
+    for task in watchers:
+        task.cancel()
+    await lifecycle.run_hooks()
+    await server.stop(grace=0.3)
+
+
+async def serve(register: Register, env: Mapping[str, str]) -> int:
+    stdout = handshake.take_stdout()
     try:
-        await server.listen_unix(socket_path, server_ctx)
-        if group := env.get("PLUGIN_UNIX_SOCKET_GROUP"):
-            _share_with_group(directory, socket_path, group)
-        cert_field = identity.handshake_field() if identity else ""
-        handshake.write_handshake(
-            stdout,
-            handshake.handshake_line(
-                "unix", socket_path, cert_field, version=handshake.negotiate_version(env)
-            ),
-        )
+        setup = _check_host(env)
+    except tls.TLSSetupError as exc:
+        log.error("%s", exc)
+        stdout.close()
+        return 1
+    lifecycle = Lifecycle()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, lifecycle.request_stop, "SIGTERM")
+
+    def broker_closed() -> None:
+        loop.call_later(STREAM_END_GRACE, lifecycle.request_stop, "the host closed the broker")
+
+    broker = Broker(setup.client, on_stream_end=broker_closed)
+    server = _build_server(lifecycle, broker)
+    directory = _socket_dir(env)
+    try:
+        await _listen_and_announce(server, directory, env, setup, stdout)
         # The caller's services are added once the line is out: nothing is served before
         # this returns (the loop has not run yet), and the host dials in the meantime.
         register(PluginContext(server, broker, lifecycle, env))
         log.info(
             "plugin serving",
-            extra={"pid": os.getpid(), "protocol": 5, "tls": identity is not None},
+            extra={"pid": os.getpid(), "protocol": 5, "tls": setup.identity is not None},
         )
-        watchers = [
-            loop.create_task(lifecycle.watch_parent()),
-            loop.create_task(
-                lifecycle.expect(
-                    broker.stream_opened, BROKER_STREAM_DEADLINE, "broker stream from the host"
-                )
-            ),
-        ]
-        await lifecycle.stopping.wait()
-        log.debug("stopping: %s", lifecycle.reason)
-        for task in watchers:
-            task.cancel()
-        await lifecycle.run_hooks()
-        await server.stop(grace=0.3)
+        await _run_until_stopped(lifecycle, broker, server)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
         with contextlib.suppress(OSError):

@@ -4,6 +4,12 @@ The host (go-plugin) trusts exactly the certificate the plugin prints in its han
 presents its own one-time P-521 certificate (``PLUGIN_CLIENT_CERT``) on every connection, as the
 TLS client on the plugin's socket and as the TLS server on each broker listener. Python's
 ``ssl`` (OpenSSL) negotiates ``ecdsa_secp521r1_sha512`` where grpcio's BoringSSL cannot.
+
+The contexts are strict where the host allows it: both ends must present a certificate the
+other trusts, ALPN must settle on ``h2`` (the transport closes connections that did not),
+renegotiation is off, and TLS 1.2 (the host's minimum; it normally speaks 1.3) is limited to
+ECDHE key exchange with AEAD ciphers: no CBC suites. A host that announced AutoMTLS but sent no
+certificate is refused rather than served in plaintext (:func:`host_certificate`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import datetime
 import os
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +29,35 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from . import der
 
 HOSTNAME = "localhost"  # the only name the host verifies, against the SAN
+
+# TLS 1.2 suites allowed: forward secret and AEAD only (TLS 1.3 suites are all AEAD).
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+# How OpenBao and Vault say AutoMTLS is on (strconv.ParseBool's true forms).
+AUTOMTLS_VARIABLES = ("BAO_PLUGIN_AUTOMTLS_ENABLED", "VAULT_PLUGIN_AUTOMTLS_ENABLED")
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+class TLSSetupError(Exception):
+    """The environment asks for TLS the plugin cannot set up: it must not serve at all."""
+
+
+def host_certificate(env: Mapping[str, str]) -> str | None:
+    """The host's certificate (PEM), or None when it started us without AutoMTLS.
+
+    Without it the plugin serves plaintext, which is right only when the host did not ask
+    for TLS (the legacy metadata mode, tests). A host that announced AutoMTLS and sent no
+    certificate would otherwise get a plaintext plugin: refused here instead.
+    """
+    cert = env.get("PLUGIN_CLIENT_CERT", "")
+    if cert.strip():
+        return cert
+    announced = [name for name in AUTOMTLS_VARIABLES if env.get(name, "") in _TRUE]
+    if announced:
+        raise TLSSetupError(
+            f"the host announced AutoMTLS ({announced[0]}) but sent no certificate in "
+            "PLUGIN_CLIENT_CERT: refusing to serve without TLS"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +175,18 @@ def _key_files(identity: Identity) -> Iterator[tuple[str, str]]:
 def _context(purpose: int, identity: Identity, peer_ca_pem: str) -> ssl.SSLContext:
     ctx = ssl.SSLContext(purpose)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(TLS12_CIPHERS)
+    ctx.options |= ssl.OP_NO_RENEGOTIATION | ssl.OP_NO_COMPRESSION
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(cadata=peer_ca_pem)
+    try:
+        ctx.load_verify_locations(cadata=peer_ca_pem)
+    except (ssl.SSLError, ValueError) as exc:
+        raise TLSSetupError(f"PLUGIN_CLIENT_CERT is not a PEM certificate: {exc}") from None
     with _key_files(identity) as (cert_path, key_path):
         ctx.load_cert_chain(cert_path, key_path)
-    ctx.set_alpn_protocols(["h2"])  # grpc-go refuses connections that did not negotiate h2
+    # Offered and, in the transport, required: grpc-go refuses connections without h2, and
+    # HTTP/2 over TLS must be negotiated (RFC 9113 §3.2).
+    ctx.set_alpn_protocols(["h2"])
     return ctx
 
 

@@ -89,6 +89,14 @@ class HPACKError(ValueError):
     """The header block cannot be decoded: a connection error (COMPRESSION_ERROR)."""
 
 
+class HeaderListTooLarge(HPACKError):
+    """The decoded header list exceeds the advertised MAX_HEADER_LIST_SIZE (ENHANCE_YOUR_CALM).
+
+    Decoding stops there, so the dynamic table no longer matches the peer's: the connection
+    cannot go on.
+    """
+
+
 def decode_integer(data: bytes, pos: int, prefix_bits: int) -> tuple[int, int]:
     """Read an N-bit-prefix integer at ``pos``; returns ``(value, next_pos)``."""
     mask = (1 << prefix_bits) - 1
@@ -130,7 +138,7 @@ def encode_integer(value: int, prefix_bits: int, first_byte_flags: int = 0) -> b
 class Decoder:
     """Decodes header blocks in the order the peer sent them, keeping its dynamic table."""
 
-    def __init__(self, max_table_size: int = 4096, max_header_list_size: int = 16 << 20) -> None:
+    def __init__(self, max_table_size: int = 4096, max_header_list_size: int = 64 << 10) -> None:
         self._table: deque[Header] = deque()  # newest first: dynamic index 62 is _table[0]
         self._size = 0
         self._limit = max_table_size  # what we advertised; the peer may lower, never exceed
@@ -218,7 +226,9 @@ class Decoder:
             seen_field = True
             list_size += len(header[0]) + len(header[1]) + ENTRY_OVERHEAD
             if list_size > self._max_list_size:
-                raise HPACKError("header list larger than advertised")
+                raise HeaderListTooLarge(
+                    f"header list larger than the advertised {self._max_list_size} octets"
+                )
             headers.append(header)
         return headers
 

@@ -63,45 +63,105 @@ def _codes() -> list[tuple[int, int]]:
     return canonical_codes()
 
 
-@functools.cache
-def _tables() -> tuple[dict[tuple[int, int], int], list[int]]:
-    """The decode table keyed by ``(code, length)``, and the lengths that occur.
+class _Table:
+    """The decoder as a state machine driven by 4-bit nibbles.
 
-    Built on first use: most header blocks from grpc-go are indexed fields with no Huffman
-    strings at all, and a plugin's start-up should not pay for the table.
+    A state is an internal node of the code tree: the bits read since the last symbol. Each
+    (state, nibble) pair has one transition: the next state, and the symbol completed on the
+    way, if any. Codes are at least 5 bits long, so a nibble completes at most one symbol, and
+    decoding costs two table look-ups per input octet whatever the input: linear time.
+
+    States are stored pre-multiplied by 16 so that ``state + nibble`` indexes the flat lists.
     """
-    table = {(code, length): sym for sym, (code, length) in enumerate(canonical_codes())}
-    return table, sorted(set(CODE_LENGTHS))
+
+    __slots__ = ("accepting", "bad_padding", "next", "symbol")
+
+    def __init__(self, codes: list[tuple[int, int]]) -> None:
+        # The code tree: children[node] = [zero, one]; a leaf is stored as ~symbol (negative).
+        children: list[list[int]] = [[0, 0]]
+        ones_path = [True]  # whether the node is reached by ones only (a prefix of EOS)
+        depth = [0]
+        for sym, (code, length) in enumerate(codes):
+            node = 0
+            for i in range(length - 1, -1, -1):
+                bit = (code >> i) & 1
+                if i == 0:
+                    children[node][bit] = ~sym
+                    break
+                nxt = children[node][bit]
+                if nxt == 0:
+                    nxt = len(children)
+                    children.append([0, 0])
+                    ones_path.append(ones_path[node] and bit == 1)
+                    depth.append(depth[node] + 1)
+                    children[node][bit] = nxt
+                node = nxt
+        count = len(children)
+        self.next = [0] * (count * 16)
+        # -1: no symbol completed; 256 (EOS) makes ``bytearray.append`` fail, which is the
+        # error the RFC asks for at no cost on the common path.
+        self.symbol = [-1] * (count * 16)
+        for state in range(count):
+            for nibble in range(16):
+                node = state
+                emitted = -1
+                for i in (3, 2, 1, 0):
+                    child = children[node][(nibble >> i) & 1]
+                    if child < 0:
+                        emitted = ~child
+                        node = 0
+                        if emitted == EOS:
+                            break
+                    else:
+                        node = child
+                index = state * 16 + nibble
+                self.next[index] = node * 16
+                self.symbol[index] = emitted
+        # Where a string may end: on a symbol boundary, or inside at most 7 bits of padding,
+        # which must be the start of EOS (all ones).
+        self.accepting = frozenset(
+            state * 16 for state in range(count) if ones_path[state] and depth[state] < 8
+        )
+        self.bad_padding = frozenset(
+            state * 16 for state in range(count) if not ones_path[state] and depth[state] < 8
+        )
 
 
-def decode(data: bytes) -> bytes:
-    """Decode a Huffman-coded HPACK string, enforcing the RFC's padding rules."""
+@functools.cache
+def _table() -> _Table:
+    """Built on first use (a few milliseconds): most header blocks from grpc-go are indexed
+    fields with no Huffman strings at all, and a plugin's start-up should not pay for it."""
+    return _Table(canonical_codes())
+
+
+def decode(data: bytes | bytearray | memoryview) -> bytes:
+    """Decode a Huffman-coded HPACK string, enforcing the RFC's padding rules.
+
+    Linear in ``len(data)``: two table look-ups per octet, no big integers.
+    """
+    table = _table()
+    nxt = table.next
+    symbol = table.symbol
     out = bytearray()
-    value = int.from_bytes(data, "big")
-    total = len(data) * 8
-    pos = 0  # bits consumed
-    table, lengths = _tables()
-    while total - pos >= lengths[0]:
-        for length in lengths:
-            if length > total - pos:
-                break
-            code = (value >> (total - pos - length)) & ((1 << length) - 1)
-            sym = table.get((code, length))
-            if sym is not None:
-                if sym == EOS:
-                    raise HuffmanError("EOS symbol inside a Huffman-coded string")
-                out.append(sym)
-                pos += length
-                break
-        else:
-            break
-        if sym is None:
-            break
-    rest = total - pos
-    if rest > 7:
-        raise HuffmanError("invalid Huffman code")
-    if rest and (value & ((1 << rest) - 1)) != (1 << rest) - 1:
-        raise HuffmanError("Huffman padding is not a prefix of EOS")
+    append = out.append
+    state = 0
+    try:
+        for octet in data:
+            index = state + (octet >> 4)
+            sym = symbol[index]
+            if sym >= 0:
+                append(sym)
+            index = nxt[index] + (octet & 15)
+            sym = symbol[index]
+            if sym >= 0:
+                append(sym)
+            state = nxt[index]
+    except ValueError:  # append(256): the EOS symbol was decoded
+        raise HuffmanError("EOS symbol inside a Huffman-coded string") from None
+    if state not in table.accepting:
+        if state in table.bad_padding:
+            raise HuffmanError("Huffman padding is not a prefix of EOS")
+        raise HuffmanError("invalid Huffman code: more than 7 bits of padding")
     return bytes(out)
 
 

@@ -27,6 +27,13 @@ class StatusCode(IntEnum):
 
     @classmethod
     def parse(cls, value: str) -> StatusCode:
+        """The code a ``grpc-status`` value names; raises ValueError unless it is decimal.
+
+        Strict where ``int()`` is not: no sign, spaces, underscores or non-ASCII digits. A
+        well-formed code beyond the known ones is UNKNOWN, as gRPC clients read it.
+        """
+        if not (0 < len(value) <= 10 and value.isascii() and value.isdigit()):
+            raise ValueError(f"malformed grpc-status {value[:20]!r}")
         try:
             return cls(int(value))
         except ValueError:
