@@ -9,8 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from litellm_client import LiteLLMClient, PermissionDeniedError, hash_key, new_raw_key
-from litellm_client import TimeoutError as ClientTimeoutError
+from litellm_client import (
+    LiteLLMClient,
+    PermissionDeniedError,
+    RequestTimeoutError,
+    hash_key,
+    new_raw_key,
+)
 
 if TYPE_CHECKING:
     from conftest import LiveProxy, LossyClient
@@ -34,7 +39,7 @@ def test_a_lost_answer_to_the_fallback_is_raised_and_leaves_one_key(
     strict_lossy_client: LossyClient, no_custom_keys_proxy: LiveProxy
 ) -> None:
     client, transport = strict_lossy_client({"/key/generate": 1}, successes_only=True)
-    with pytest.raises(ClientTimeoutError) as caught:
+    with pytest.raises(RequestTimeoutError) as caught:
         client.generate_key(key_alias="lost-fallback")
     assert caught.value.maybe_processed  # a key may exist: the caller must look or clean up
     assert transport.sent == ["/key/generate", "/key/generate"]

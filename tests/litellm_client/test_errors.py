@@ -24,12 +24,12 @@ from litellm_client import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTimeoutError,
     RequestValidationError,
     ServerError,
     TransportError,
     error_from_response,
 )
-from litellm_client import TimeoutError as ClientTimeoutError
 from litellm_client._envelope import parse_envelope, unwrap_message
 from litellm_client.errors import classify_response, transport_error
 
@@ -442,10 +442,10 @@ def test_response_without_request_is_classified_without_location() -> None:
     ("exc", "cls", "maybe_processed"),
     [
         (httpx.ConnectError("refused"), TransportError, False),
-        (httpx.ConnectTimeout("slow connect"), ClientTimeoutError, False),
-        (httpx.PoolTimeout("pool"), ClientTimeoutError, False),
-        (httpx.ReadTimeout("slow read"), ClientTimeoutError, True),
-        (httpx.WriteTimeout("slow write"), ClientTimeoutError, True),
+        (httpx.ConnectTimeout("slow connect"), RequestTimeoutError, False),
+        (httpx.PoolTimeout("pool"), RequestTimeoutError, False),
+        (httpx.ReadTimeout("slow read"), RequestTimeoutError, True),
+        (httpx.WriteTimeout("slow write"), RequestTimeoutError, True),
         (httpx.RemoteProtocolError("closed"), TransportError, True),
         (httpx.ReadError("reset"), TransportError, True),
     ],
@@ -466,13 +466,14 @@ def test_client_timeout_is_also_the_builtin_timeout() -> None:
     assert isinstance(error, builtins.TimeoutError)
     assert isinstance(error, TransportError)
     assert isinstance(error, LiteLLMError)
-    assert ClientTimeoutError is not builtins.TimeoutError
+    assert RequestTimeoutError is not builtins.TimeoutError
 
 
 def test_star_import_does_not_shadow_the_builtin_timeout() -> None:
     namespace: dict[str, Any] = {}
     exec("from litellm_client import *", namespace)  # noqa: S102 - the point of the test
     assert "TimeoutError" not in namespace
+    assert namespace["RequestTimeoutError"] is RequestTimeoutError
 
 
 @pytest.mark.parametrize(

@@ -28,4 +28,4 @@ def test_marked_as_typed() -> None:
 def test_every_public_name_resolves() -> None:
     for name in litellm_client.__all__:
         assert getattr(litellm_client, name) is not None
-    assert issubclass(litellm_client.TimeoutError, TimeoutError)
+    assert issubclass(litellm_client.RequestTimeoutError, TimeoutError)

@@ -21,11 +21,11 @@ from litellm_client import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
     TransportError,
     hash_key,
 )
-from litellm_client import TimeoutError as ClientTimeoutError
 from litellm_client.retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ async def test_timeouts_raise_the_client_timeout_error(
     router.get("/key/info").mock(side_effect=httpx.ReadTimeout("timed out"))
     with pytest.raises(TimeoutError) as caught:  # the builtin catches it
         await api.call("key_info", TOKEN)
-    assert isinstance(caught.value, ClientTimeoutError)
+    assert isinstance(caught.value, RequestTimeoutError)
     assert caught.value.attempts == 3
 
 
@@ -515,7 +515,7 @@ async def test_generate_raises_the_original_error_when_the_probe_fails(
     generate = router.post("/key/generate").mock(side_effect=httpx.ReadTimeout("lost"))
     router.get("/key/info").mock(side_effect=httpx.ConnectError("down"))
     error = await api.fails("generate_key", key=RAW)
-    assert isinstance(error, ClientTimeoutError)
+    assert isinstance(error, RequestTimeoutError)
     assert error.path == "/key/generate"
     assert isinstance(error.__cause__, TransportError)
     assert error.__cause__.path == "/key/info"

@@ -27,14 +27,12 @@ from litellm_client.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTimeoutError,
     RequestValidationError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
     error_from_response,
-)
-from litellm_client.errors import (
-    TimeoutError as TimeoutError,
 )
 from litellm_client.keys import hash_key, new_raw_key, to_token
 from litellm_client.models import (
@@ -57,8 +55,6 @@ from litellm_client.params import (
 )
 from litellm_client.retry import Backoff
 
-# TimeoutError is importable by name but left out of __all__ so that a star import cannot
-# replace the builtin in the importer's namespace (it subclasses builtins.TimeoutError anyway).
 __all__ = [
     "AliasConflictError",
     "AsyncLiteLLMClient",
@@ -89,6 +85,7 @@ __all__ = [
     "RateLimitError",
     "RegenerateKeyParams",
     "RegenerateKeyRequest",
+    "RequestTimeoutError",
     "RequestValidationError",
     "ServerError",
     "TransportError",

@@ -150,11 +150,11 @@ class TransportError(LiteLLMError):
     retryable = True
 
 
-class TimeoutError(TransportError, builtins.TimeoutError):
+class RequestTimeoutError(TransportError, builtins.TimeoutError):
     """The request timed out. Also a ``builtins.TimeoutError``, so generic timeout handling sees it.
 
-    Deliberately left out of ``__all__``: ``from litellm_client import *`` must not replace the
-    builtin name in the importer's namespace. Use ``litellm_client.TimeoutError``.
+    Named apart from the builtin (0.1 called it ``TimeoutError``), so importing it never
+    shadows ``TimeoutError`` in the importer's namespace.
     """
 
 
@@ -293,13 +293,13 @@ def transport_error(
 ) -> TransportError:
     """Wrap an httpx failure to get a usable answer.
 
-    Timeouts become :class:`TimeoutError`; a redirect loop (only with a redirect-following
+    Timeouts become :class:`RequestTimeoutError`; a redirect loop (only with a redirect-following
     ``http_client``) becomes :class:`UnexpectedResponseError`, which is not retried; an answer
     whose body could not be decoded, and any other network failure, a :class:`TransportError`.
     """
     cls: type[TransportError] = TransportError
     if isinstance(exc, httpx.TimeoutException):
-        cls = TimeoutError
+        cls = RequestTimeoutError
     elif isinstance(exc, httpx.TooManyRedirects):
         cls = UnexpectedResponseError
     what = "no usable answer" if isinstance(exc, _ANSWERED) else "no answer"
