@@ -45,7 +45,7 @@ def litellm() -> Iterator[tuple[str, str, str]]:
     if url and key:
         yield url, key, "the proxy at LITELLM_URL"
         return
-    from e2e.litellm_standin import StandIn
+    from tests.support.litellm_standin import StandIn
 
     with StandIn(master_key="sk-demo-master-" + uuid.uuid4().hex[:12]) as proxy:
         yield proxy.url, proxy.master_key, "the in-project LiteLLM stand-in"

@@ -134,13 +134,14 @@ def live_proxy() -> Iterator[LiveProxy]:
     """The proxy from LITELLM_URL / LITELLM_MASTER_KEY; fails (never skips) without it.
 
     Without LITELLM_URL but with LITELLM_STANDIN=1, the suite runs against the in-project
-    stand-in (e2e.litellm_standin), started for the session (with LITELLM_MASTER_KEY if set).
+    stand-in (tests.support.litellm_standin), started for the session (with LITELLM_MASTER_KEY
+    if set).
     A given LITELLM_URL always wins: a configured real proxy is never replaced by the stand-in.
     """
     url = os.environ.get("LITELLM_URL", "")
     master_key = os.environ.get("LITELLM_MASTER_KEY", "")
     if not url and _standin_requested():
-        from e2e.litellm_standin import StandIn
+        from tests.support.litellm_standin import StandIn
 
         with StandIn(master_key=master_key or None) as standin:
             yield LiveProxy(url=standin.url, master_key=standin.master_key)
@@ -365,7 +366,7 @@ def no_custom_keys_proxy() -> Iterator[LiveProxy]:
     The live proxy's settings are not the tests' to change; the 403 the stand-in answers is the
     one a real 1.106.12 proxy so configured gave.
     """
-    from e2e.litellm_standin import StandIn
+    from tests.support.litellm_standin import StandIn
 
     with StandIn(disable_custom_api_keys=True) as standin:
         yield LiveProxy(url=standin.url, master_key=standin.master_key)

@@ -28,7 +28,7 @@ from litellm_client import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Harness, MakeHarness
+    from tests.litellm_client.conftest import Harness, MakeHarness
 
 RAW = "sk-unit-raw-key-0123456789"
 TOKEN = hash_key(RAW)

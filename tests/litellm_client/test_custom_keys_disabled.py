@@ -18,7 +18,7 @@ from litellm_client import (
 )
 
 if TYPE_CHECKING:
-    from conftest import LiveProxy, LossyClient
+    from tests.litellm_client.conftest import LiveProxy, LossyClient
 
 
 def test_the_proxy_makes_the_key_when_custom_keys_are_refused(

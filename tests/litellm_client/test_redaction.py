@@ -14,7 +14,7 @@ from litellm_client import LiteLLMError, redact
 from litellm_client._redact import REDACTED_KEY, RedactingFilter
 
 if TYPE_CHECKING:
-    from conftest import Harness
+    from tests.litellm_client.conftest import Harness
 
 ADMIN_KEY = "sk-admin-unit-test-secret"  # the harness's api_key
 RAW = "sk-Zx9_raw-key-that-must-not-leak"

@@ -29,7 +29,7 @@ from litellm_client import (
 from litellm_client.retry import parse_retry_after
 
 if TYPE_CHECKING:
-    from conftest import Harness, MakeHarness
+    from tests.litellm_client.conftest import Harness, MakeHarness
 
 RAW = "sk-custom-retry-key-0123456789"
 TOKEN = hash_key(RAW)

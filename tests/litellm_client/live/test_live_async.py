@@ -9,7 +9,7 @@ import pytest
 from litellm_client import AsyncLiteLLMClient, KeyBlockedError, KeyStatus, NotFoundError, hash_key
 
 if TYPE_CHECKING:
-    from conftest import Chat, CreatedKeys
+    from tests.litellm_client.conftest import Chat, CreatedKeys
 
 pytestmark = pytest.mark.live
 

@@ -19,7 +19,7 @@ from litellm_client import (
 )
 
 if TYPE_CHECKING:
-    from conftest import CreatedKeys, LiveProxy
+    from tests.litellm_client.conftest import CreatedKeys, LiveProxy
 
 pytestmark = pytest.mark.live
 

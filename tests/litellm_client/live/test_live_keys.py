@@ -21,7 +21,7 @@ from litellm_client import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Chat, CreatedKeys
+    from tests.litellm_client.conftest import Chat, CreatedKeys
 
 pytestmark = pytest.mark.live
 

@@ -16,7 +16,7 @@ from litellm_client import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Chat, CreatedKeys, LateClient, LossyClient
+    from tests.litellm_client.conftest import Chat, CreatedKeys, LateClient, LossyClient
 
 pytestmark = pytest.mark.live
 
