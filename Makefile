@@ -17,8 +17,10 @@ help:
 	@echo "make demo    LiteLLM key minted, used, moved, deleted; OpenBao lease via the Python plugin"
 	@echo "make test    lint, type-check and run every test except the live LiteLLM suite"
 	@echo "make live    run the live suite against LITELLM_URL / LITELLM_MASTER_KEY"
+	@echo "make parity  compare the LiteLLM stand-in, call by call, with the proxy at LITELLM_URL"
 	@echo "make bench   print the benchmarks"
 	@echo "make lint    ruff and mypy only"
+	@echo "make docs    regenerate docs/paths.md from the engine's path definitions"
 
 $(UV_BOOTSTRAP)/bin/uv:
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "python3 >= 3.11 is required")'
@@ -50,9 +52,19 @@ test: lint
 live: sync
 	$(STEP) "the live suite against $$LITELLM_URL" $(UV) run pytest -m live -q
 
+.PHONY: parity
+parity: sync
+	$(STEP) "the LiteLLM stand-in against the proxy at $$LITELLM_URL" \
+		$(UV) run python -m tests.support.litellm_standin.parity
+
 .PHONY: demo
 demo: sync
 	$(STEP) "the demo" $(UV) run python -m e2e.demo
+
+.PHONY: docs
+docs: sync
+	$(STEP) "docs/paths.md from the engine's path definitions" \
+		$(UV) run python -m vault_plugin_litellm.engine.reference docs/paths.md
 
 .PHONY: bench
 bench: sync
