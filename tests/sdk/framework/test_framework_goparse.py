@@ -190,6 +190,17 @@ def test_parse_go_duration_errors(text: str, message: str) -> None:
     assert caught.value.reason == message
 
 
+def test_long_duration_text_is_refused_unread() -> None:
+    # Hostile sizes: the parse used to take quadratic time and quote the whole input back.
+    for text in ("0s" * 1_000_000, "1" + "x" * 5_000_000, "9" * 5_000_000 + "d"):
+        with pytest.raises(GoSyntaxError) as caught:
+            parse_duration_nanos(text)
+        assert caught.value.reason == "invalid duration: longer than 128 characters"
+    with pytest.raises(GoSyntaxError, match="longer than 128"):
+        parse_go_duration("1s" * 65)
+    assert parse_go_duration("1h" + "0s" * 63) == 3600 * S  # 128 characters: still read
+
+
 @pytest.mark.parametrize(
     ("raw", "seconds"),
     [

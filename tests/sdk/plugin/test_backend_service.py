@@ -28,6 +28,7 @@ from vault_plugin_litellm.sdk.logical import (
     StorageError,
     UnsupportedByHostError,
 )
+from vault_plugin_litellm.sdk.logical.errors import ErrType
 from vault_plugin_litellm.sdk.plugin import BackendService
 from vault_plugin_litellm.sdk.plugin.backend_service import load_factory
 from vault_plugin_litellm.sdk.plugin.storage_client import GrpcStorage
@@ -225,6 +226,27 @@ async def test_instances_setup_replacement_and_cleanup(host: tuple[HostBroker, s
     await service.close_all()
     assert service.instance_count == 0
     assert made[-1].cleanups == 1
+
+
+async def test_undecodable_request_data_is_a_400_for_each_rpc(host: tuple[HostBroker, str]) -> None:
+    """The host makes a 400 only of a UserError from an existence check (any other type is
+    500 "internal error"), and of a StatusBadRequest from HandleRequest (resolve-path too)."""
+    _, path = host
+    broker = QuickBroker(None)
+    service = BackendService(Recorder, broker)
+    broker.announce(ConnInfo(1, "unix", path))
+    assert (await service.setup(pb.SetupArgs(broker_id=1), ctx("a"))).err == ""
+    deep = '{"junk": ' + "[" * 5000 + "]" * 5000 + "}"
+    request = pb.Request(operation="update", path="p", data=deep)
+    checked = await service.existence_check(pb.HandleExistenceCheckArgs(request=request), ctx("a"))
+    assert checked.err.err_type == ErrType.USER_ERROR
+    assert 'field "junk"' in checked.err.err_msg
+    for operation in ("resolve-path", "update"):
+        request.operation = operation
+        handled = await service.handle_request(pb.HandleRequestArgs(request=request), ctx("a"))
+        assert handled.err.err_type == ErrType.STATUS_BAD_REQUEST
+        assert 'field "junk"' in handled.err.err_msg
+    await service.close_all()
 
 
 def test_load_factory() -> None:

@@ -172,6 +172,46 @@ def test_invalid_json_is_a_bad_request(text: str) -> None:
         translate.decode_object(text, "secret internal data")
 
 
+@pytest.mark.parametrize("depth", [2_000, 20_000])
+def test_data_nested_deeper_than_the_decoder_goes_names_the_field(depth: int) -> None:
+    # The host passes on bodies nested up to 10,000 levels (the limit of Go's decoder).
+    text = '{"a": [1], "junk": ' + "[" * depth + "]" * depth + ', "b": "[[{\\"["}'
+    with pytest.raises(BadRequestError) as info:
+        translate.decode_object(text, "request data")
+    assert info.value.message == (
+        f'request data nests {depth + 1} levels deep in field "junk", more than this plugin '
+        "can decode"
+    )
+    assert info.value.err_type == 4
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict | list):
+        children = value.values() if isinstance(value, dict) else value
+        return 1 + max((_depth(v) for v in children), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=5))
+def test_deepest_field_agrees_with_a_recursive_walk(document: dict[str, Any]) -> None:
+    deepest = max(document.values(), key=_depth, default=None)
+    field = None
+    if document and _depth(deepest) > 0:
+        field = next(k for k, v in document.items() if _depth(v) == _depth(deepest))
+    expected_depth = 1 + max((_depth(v) for v in document.values()), default=0)
+    assert translate.deepest_field(json.dumps(document)) == (field, expected_depth)
+
+
 def test_request_fields() -> None:
     issued = datetime(2026, 1, 1, tzinfo=UTC)
     msg = pb.Request(

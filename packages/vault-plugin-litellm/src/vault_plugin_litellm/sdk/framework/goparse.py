@@ -208,6 +208,16 @@ class DurationError(GoSyntaxError):
     """A duration string Go's ``time.ParseDuration`` would refuse; the text says why."""
 
 
+MAX_DURATION_CHARS = 128
+"""Longer duration text is refused unread. Go has no such bound, but no duration anyone means
+is this long, parsing takes time with the length, and every error message quotes the text."""
+
+
+def _check_duration_length(text: str) -> None:
+    if len(text) > MAX_DURATION_CHARS:
+        raise DurationError(f"invalid duration: longer than {MAX_DURATION_CHARS} characters")
+
+
 def quote(text: str) -> str:
     """A double-quoted rendering of ``text`` in the spirit of Go's ``%q``, for messages."""
     out = ['"']
@@ -232,6 +242,7 @@ def quote(text: str) -> str:
 def parse_go_duration(text: str) -> int:
     """``time.ParseDuration``: a sequence of decimal numbers with units, e.g. ``"1h30m"``,
     ``"1.5h"``, ``"-500ms"``; a bare ``"0"`` is allowed. Returns nanoseconds."""
+    _check_duration_length(text)
     original = text
     negative = False
     if text and text[0] in "+-":
@@ -340,6 +351,7 @@ def parse_duration_nanos(raw: object) -> int:
         raise GoSyntaxError("could not parse duration from input")
     if raw == "":
         return 0
+    _check_duration_length(raw)
     try:
         seconds: int | None = parse_int(raw, base0=False)
     except GoSyntaxError:  # out-of-range integers also fall through, as in Go
