@@ -4,6 +4,7 @@ server, and certificates for both sides."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -105,7 +106,16 @@ def echo_server(state: EchoState, limits: Limits = HOST_SERVER_LIMITS) -> Server
             state.cancelled.set()
             raise
 
+    async def hoard(
+        requests: AsyncIterator[StringValue], ctx: ServerContext
+    ) -> AsyncIterator[StringValue]:
+        # Reads nothing until released: what the client sends waits in the request queue.
+        await state.hold()
+        async for req in requests:
+            yield StringValue(value=req.value)
+
     server.add_unary("/test.Echo/Echo", StringValue, echo)
+    server.add_bidi_stream("/test.Echo/Hoard", StringValue, hoard)
     server.add_unary("/test.Echo/Size", BytesValue, size)
     server.add_unary("/test.Echo/Slow", StringValue, slow)
     server.add_server_stream("/test.Echo/Count", StringValue, count)
@@ -116,6 +126,18 @@ def echo_server(state: EchoState, limits: Limits = HOST_SERVER_LIMITS) -> Server
 @pytest.fixture
 def echo_state() -> EchoState:
     return EchoState()
+
+
+@contextlib.asynccontextmanager
+async def serving(limits: Limits, state: EchoState) -> AsyncIterator[tuple[Server, int]]:
+    """The echo server with ``limits`` on a free TCP port, stopped afterwards."""
+    server = echo_server(state, limits)
+    port = await server.listen_tcp("127.0.0.1", 0)
+    try:
+        yield server, port
+    finally:
+        state.release.set()
+        await server.stop(grace=0.1)
 
 
 @pytest.fixture

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from vault_plugin_litellm.sdk.grpc import frames as fr
 from vault_plugin_litellm.sdk.grpc.hpack import Decoder, Header, encode_headers
 
+# How long an answer may take before a test calls it missing: generous, as the machine may be
+# loaded; no answer at all is what it catches.
+ANSWER_TIMEOUT = 10.0
+
 
 @dataclass
 class Frame:
@@ -41,6 +45,29 @@ class RawPeer:
         peer = cls(reader, writer)
         peer.send(preface)
         return peer
+
+    @classmethod
+    async def start(cls, port: int, settings_payload: bytes = b"") -> RawPeer:
+        """Connected, preface and SETTINGS sent: ready for requests."""
+        peer = await cls.connect(port)
+        peer.send_frame(fr.FrameType.SETTINGS, 0, 0, settings_payload)
+        return peer
+
+    async def goaway_code(self) -> int:
+        """The error code of the GOAWAY that must come, once the connection closed.
+
+        Bounded in time, so that a server which lets the offence pass fails the test instead
+        of hanging it.
+        """
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            goaway = await self.expect(fr.FrameType.GOAWAY)
+            await self.read_until_closed()
+        return goaway.error_code()
+
+    async def reset_code(self, stream_id: int) -> int:
+        """The error code of the next RST_STREAM on ``stream_id`` (bounded in time)."""
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            return (await self.expect(fr.FrameType.RST_STREAM, stream_id)).error_code()
 
     def send(self, data: bytes) -> None:
         self.writer.write(data)

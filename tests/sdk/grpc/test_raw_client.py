@@ -389,3 +389,106 @@ async def test_unsendable_metadata_leaves_no_stream_behind(scripted: ScriptedSer
     assert conn._streams == {}
     assert await call(conn) == "fine"
     conn.close()
+
+
+# -- responses the client must refuse -------------------------------------------------------
+OK_HEADERS = [(":status", "200"), ("content-type", "application/grpc")]
+Reply = list[tuple[int, int, list[tuple[str, str]] | bytes]]  # (type, flags, fields or data)
+
+
+def _send_reply(peer: RawPeer, stream_id: int, reply: Reply) -> None:
+    for ftype, flags, content in reply:
+        payload = hpack.encode_headers(content) if isinstance(content, list) else content
+        peer.send_frame(ftype, flags | (Flag.END_HEADERS if ftype == FrameType.HEADERS else 0),
+                        stream_id, payload)  # fmt: skip
+
+
+END = Flag.END_STREAM
+H = FrameType.HEADERS
+D = FrameType.DATA
+MESSAGE = grpc_message(StringValue(value="m").SerializeToString())
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "text", "reset"),
+    [
+        pytest.param([(H, END, [*OK_HEADERS, ("grpc-status", "+0")])], StatusCode.INTERNAL,
+                     "malformed grpc-status", None, id="grpc-status-with-sign"),
+        pytest.param([(H, END, [*OK_HEADERS, ("grpc-status", "0x0")])], StatusCode.INTERNAL,
+                     "malformed grpc-status", None, id="grpc-status-in-hex"),
+        pytest.param([(H, END, [*OK_HEADERS, ("grpc-status", "99")])], StatusCode.UNKNOWN,
+                     "", None, id="grpc-status-unknown-code"),
+        pytest.param([(H, END, OK_HEADERS)], StatusCode.UNKNOWN, "no grpc-status", None,
+                     id="no-grpc-status"),
+        pytest.param([(H, 0, [(":status", "200"), ("content-type", "text/html")])],
+                     StatusCode.INTERNAL, "unexpected content-type", ErrorCode.CANCEL,
+                     id="not-grpc-content-type"),
+        pytest.param([(H, 0, [*OK_HEADERS, ("X-Upper", "v")])], StatusCode.INTERNAL,
+                     "malformed response", ErrorCode.PROTOCOL_ERROR, id="uppercase-field"),
+        pytest.param([(H, 0, [*OK_HEADERS, (":path", "/x")])], StatusCode.INTERNAL,
+                     "malformed response", ErrorCode.PROTOCOL_ERROR, id="request-pseudo-header"),
+        pytest.param([(H, 0, [("content-type", "application/grpc")])], StatusCode.INTERNAL,
+                     "missing :status", ErrorCode.PROTOCOL_ERROR, id="no-status"),
+        pytest.param([(D, 0, MESSAGE)], StatusCode.INTERNAL, "DATA before the headers",
+                     ErrorCode.PROTOCOL_ERROR, id="data-before-headers"),
+        pytest.param([(H, 0, OK_HEADERS), (H, 0, [("x-more", "v")])], StatusCode.INTERNAL,
+                     "HEADERS inside a response", ErrorCode.PROTOCOL_ERROR,
+                     id="headers-without-end-stream"),
+        pytest.param([(H, 0, OK_HEADERS), (H, END, [("grpc-status", "0"), (":status", "200")])],
+                     StatusCode.INTERNAL, "pseudo-header field", ErrorCode.PROTOCOL_ERROR,
+                     id="pseudo-header-in-trailers"),
+        pytest.param([(H, 0, OK_HEADERS), (D, 0, b"\x01\0\0\0\0")], StatusCode.INTERNAL,
+                     "compressed", ErrorCode.CANCEL, id="compressed-message"),
+    ],
+)  # fmt: skip
+async def test_responses_the_client_refuses(
+    scripted: ScriptedServer,
+    reply: Reply,
+    code: StatusCode,
+    text: str,
+    reset: ErrorCode | None,
+) -> None:
+    resets: list[int] = []
+
+    async def script(peer: RawPeer) -> None:
+        stream_id, _ = await read_request(peer)
+        _send_reply(peer, stream_id, reply)
+        frames = await peer.sync()
+        resets.extend(f.error_code() for f in frames if f.type == FrameType.RST_STREAM)
+        # The connection goes on serving.
+        stream_id, _ = await read_request(peer)
+        respond(peer, stream_id, StringValue(value="next").SerializeToString())
+        await peer.sync(b"second!!")
+
+    scripted.script = script
+    conn = await connect_tcp("127.0.0.1", scripted.port)
+    with pytest.raises(RpcError) as info:
+        await call(conn)
+    assert info.value.code == code
+    assert text in info.value.message
+    assert await call(conn) == "next"
+    assert resets == ([] if reset is None else [reset])
+    conn.close()
+
+
+async def test_the_deadline_covers_waiting_for_flow_control_window(
+    scripted: ScriptedServer,
+) -> None:
+    # The server grants 1,000 octets and never more: the call may not wait past its deadline.
+    scripted.settings = struct.pack(">HI", Setting.INITIAL_WINDOW_SIZE, 1000)
+    seen: list[Frame] = []
+
+    async def script(peer: RawPeer) -> None:
+        stream_id, _ = await read_request(peer)
+        seen.append(await peer.expect(FrameType.RST_STREAM, stream_id))
+        await peer.sync()
+
+    scripted.script = script
+    conn = await connect_tcp("127.0.0.1", scripted.port)
+    with pytest.raises(RpcError) as info:
+        await conn.unary("/test.Echo/Echo", b"x" * 100_000, timeout=0.3)
+    assert info.value.code == StatusCode.DEADLINE_EXCEEDED
+    await scripted.done.wait()
+    assert [f.error_code() for f in seen] == [ErrorCode.CANCEL]
+    assert conn._streams == {}
+    conn.close()

@@ -166,7 +166,8 @@ def decode(data: bytes | bytearray | memoryview) -> bytes:
 
 
 def encode(data: bytes) -> bytes:
-    """Huffman-code ``data`` (used by tests and by peers' encoders we emulate)."""
+    """Huffman-code ``data`` (used by tests and by peers' encoders we emulate); linear time."""
+    out = bytearray()
     acc = 0
     nbits = 0
     codes = _codes()
@@ -174,7 +175,10 @@ def encode(data: bytes) -> bytes:
         code, length = codes[byte]
         acc = (acc << length) | code
         nbits += length
-    pad = -nbits % 8
-    acc = (acc << pad) | ((1 << pad) - 1)
-    nbits += pad
-    return acc.to_bytes(nbits // 8, "big")
+        while nbits >= 8:
+            nbits -= 8
+            out.append((acc >> nbits) & 0xFF)
+        acc &= (1 << nbits) - 1
+    if nbits:  # pad with the most significant bits of EOS (ones)
+        out.append(((acc << (8 - nbits)) | ((1 << (8 - nbits)) - 1)) & 0xFF)
+    return bytes(out)
