@@ -54,13 +54,18 @@ async def _handler(req: Request, data: FieldData) -> Response | None:
         ("a/(?P<x>[^/]+)/b/(?P<y>.*)", ["a/{x}/b/{y}"]),
         ("(?i)lower", ["lower"]),
         ("ab??", ["a", "ab"]),
+        (r"\x41b", ["Ab"]),
+        ("(?<id>x)/y", ["{id}/y"]),  # Go's spelling of a named group
+        ("x{,3}", ["x{,3}"]),  # literal text in Go's RE2
     ],
 )
 def test_expand_pattern(pattern: str, paths: list[str]) -> None:
     assert expand_pattern(pattern) == paths
 
 
-@pytest.mark.parametrize("pattern", [".*", "kv/.+", "a+", "[ab]c", "x{2}", r"\d", "a*"])
+@pytest.mark.parametrize(
+    "pattern", [".*", "kv/.+", "a+", "[ab]c", "x{2}", r"\d", "a*", "(?=a)a", "(a)\\1", "(("]
+)
 def test_undocumentable_patterns(pattern: str) -> None:
     with pytest.raises(UndocumentablePatternError):
         expand_pattern(pattern)

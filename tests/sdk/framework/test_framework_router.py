@@ -125,6 +125,29 @@ def test_literal_prefix(pattern: str, prefix: str) -> None:
     assert literal_prefix(pattern) == prefix
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "config",
+        r"kv/(?P<name>\w+)",
+        "kvs?/x",
+        "kv*",
+        "kv+",
+        r"wal\-demo",
+        r"\x41b+c",
+        "(?i)Config",
+        "a{2}b",
+        "^x/y$",
+        r"\Apath",
+        "(?:ab)?c",
+    ],
+)
+@given(data=st.data())
+def test_every_match_starts_with_the_literal_prefix(pattern: str, data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(compile_path_pattern(pattern), fullmatch=True))
+    assert text.startswith(literal_prefix(pattern))
+
+
 def test_anchored_shows_the_route_as_it_is_matched() -> None:
     assert anchored("kv/?") == "^kv/?$"  # Go's spelling where it means the same
     assert anchored("^kv$") == "^kv$"

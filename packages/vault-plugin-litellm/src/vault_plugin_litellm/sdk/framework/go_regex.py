@@ -29,7 +29,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+from .regex_parse import Branches, Node, parse
 
 _CLASS_ESCAPES = "wWdDsS"
 _MAX_CODEPOINT = 0x10FFFF
@@ -227,177 +228,7 @@ def go_regex_to_python(pattern: str) -> str:
 # -- the backtracking check -----------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Node:
-    """A parsed piece of a (valid) Python pattern.
-
-    ``kind``: ``char`` (one character: literal, escape, class or ``.``), ``zero`` (an anchor
-    or assertion without a body), ``other`` (a backreference), ``group``, ``repeat``.
-    """
-
-    kind: str
-    text: str = ""
-    branches: list[list[_Node]] = field(default_factory=list)  # group bodies
-    child: _Node | None = None  # repeat
-    high: int | None = None  # the most repetitions; None: unbounded
-    possessive: bool = False
-    atomic: bool = False
-    assertion: bool = False
-
-
-_REPEAT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
-_HEX_LENGTHS = {"x": 2, "u": 4, "U": 8}
-
-
-class _Parser:
-    """A small recursive-descent reader of Python regex syntax, enough to find repetitions.
-
-    It runs only on patterns that already compiled, so it does not report syntax errors.
-    """
-
-    def __init__(self, pattern: str, source: str) -> None:
-        self.pattern = pattern  # the Go pattern, for messages
-        self.text = source
-        self.i = 0
-
-    def parse(self) -> list[list[_Node]]:
-        return self._alternation()
-
-    def _alternation(self) -> list[list[_Node]]:
-        branches = [self._sequence()]
-        while self.i < len(self.text) and self.text[self.i] == "|":
-            self.i += 1
-            branches.append(self._sequence())
-        return branches
-
-    def _sequence(self) -> list[_Node]:
-        items: list[_Node] = []
-        text = self.text
-        while self.i < len(text) and text[self.i] not in "|)":
-            start = self.i
-            atom = self._atom()
-            if atom is None:
-                continue
-            items.append(self._quantified(atom, start))
-        return items
-
-    def _quantified(self, atom: _Node, start: int) -> _Node:
-        text = self.text
-        while self.i < len(text):
-            c = text[self.i]
-            if c in "*+?":
-                high = 1 if c == "?" else None
-                self.i += 1
-            elif c == "{" and (found := _REPEAT.match(text, self.i)) and found.group() != "{}":
-                high = self._most(found)
-                self.i = found.end()
-            else:
-                return atom
-            possessive = False
-            if self.i < len(text) and text[self.i] in "?+":
-                possessive = text[self.i] == "+"
-                self.i += 1
-            atom = _Node(
-                "repeat", text=text[start : self.i], child=atom, high=high, possessive=possessive
-            )
-        return atom
-
-    def _most(self, found: re.Match[str]) -> int | None:
-        """The upper bound of ``{m}``, ``{m,}`` or ``{m,n}`` (refused above RE2's limit)."""
-        low_text, comma, high_text = found.groups()
-        low = int(low_text) if low_text else 0
-        high = int(high_text) if high_text else (None if comma else low)
-        if max(low, high or 0) > _RE2_MAX_REPEAT:
-            raise ValueError(
-                f"path pattern {self.pattern!r} repeats something more than "
-                f"{_RE2_MAX_REPEAT} times ({found.group()}), which Go's RE2 refuses"
-            )
-        return high
-
-    def _atom(self) -> _Node | None:
-        text = self.text
-        c = text[self.i]
-        if c == "(":
-            return self._group()
-        if c == "[":
-            return self._class()
-        if c == "\\":
-            return self._escape()
-        self.i += 1
-        if c in "^$":
-            return _Node("zero", text=c)
-        return _Node("char", text=c)
-
-    def _class(self) -> _Node:
-        text = self.text
-        start = self.i
-        self.i += 1
-        if text.startswith("^", self.i):
-            self.i += 1
-        if text.startswith("]", self.i):
-            self.i += 1
-        while self.i < len(text) and text[self.i] != "]":
-            self.i += 2 if text[self.i] == "\\" else 1
-        self.i += 1
-        return _Node("char", text=text[start : self.i])
-
-    def _escape(self) -> _Node:
-        text = self.text
-        start = self.i
-        escape = text[self.i + 1]
-        self.i += 2
-        if escape in "bBAZ":
-            return _Node("zero", text=text[start : self.i])
-        if escape in _HEX_LENGTHS:
-            self.i += _HEX_LENGTHS[escape]
-        elif escape == "N":
-            self.i = text.index("}", self.i) + 1
-        elif escape == "0":
-            while self.i < len(text) and self.i - start < 4 and text[self.i] in "01234567":
-                self.i += 1
-        elif escape.isdigit():
-            digits = text[start + 1 : start + 4]
-            if len(digits) == 3 and all(d in "01234567" for d in digits):
-                self.i = start + 4  # three octal digits: a character
-            else:
-                if self.i < len(text) and text[self.i].isdigit():
-                    self.i += 1
-                return _Node("other", text=text[start : self.i])  # a backreference
-        return _Node("char", text=text[start : self.i])
-
-    def _group(self) -> _Node | None:
-        text = self.text
-        self.i += 1
-        node = _Node("group")
-        if text.startswith("?", self.i):
-            head = text[self.i + 1 : self.i + 3]
-            if head.startswith(("P=", "#")):  # a named backreference, or a comment
-                start = self.i - 1
-                self.i = text.index(")", self.i) + 1
-                return _Node("other", text=text[start : self.i]) if head[0] == "P" else None
-            if head.startswith("P<"):
-                self.i = text.index(">", self.i) + 1
-            elif head.startswith((":", ">")):
-                node.atomic = head.startswith(">")
-                self.i += 2
-            elif head.startswith(("=", "!")) or head in ("<=", "<!"):
-                node.assertion = True
-                self.i += 1 + (2 if head.startswith("<") else 1)
-            elif head.startswith("("):  # a conditional: (?(name)yes|no)
-                self.i = text.index(")", self.i) + 1
-            else:  # flags: "(?i)" applies to the whole pattern, "(?i:...)" to a group
-                end = self.i + 1
-                while text[end] not in ":)":
-                    end += 1
-                self.i = end + 1
-                if text[end] == ")":
-                    return None
-        node.branches = self._alternation()
-        self.i += 1  # ")"
-        return node
-
-
-def _contains_unbounded(branches: Sequence[Sequence[_Node]]) -> bool:
+def _contains_unbounded(branches: Sequence[Sequence[Node]]) -> bool:
     """Whether a backtracking, unbounded repetition occurs anywhere in ``branches``."""
     for branch in branches:
         for node in branch:
@@ -425,7 +256,7 @@ _PROBE_FLAGS = re.ASCII | re.IGNORECASE | re.DOTALL  # the widest reading of eac
 _BASE_PROBES = frozenset(chr(code) for code in [*range(256), 0x100, 0xFFFF, _MAX_CODEPOINT])
 
 
-def _flat_sequence(branches: list[list[_Node]]) -> list[_Node] | None:
+def _flat_sequence(branches: list[list[Node]]) -> list[Node] | None:
     """The body as a sequence of single characters (possibly repeated), else ``None``."""
     while len(branches) == 1 and len(branches[0]) == 1 and branches[0][0].kind == "group":
         inner = branches[0][0]
@@ -442,7 +273,7 @@ def _flat_sequence(branches: list[list[_Node]]) -> list[_Node] | None:
     return sequence
 
 
-def _is_delimited(body: list[list[_Node]], source: str) -> bool:
+def _is_delimited(body: list[list[Node]], source: str) -> bool:
     """Whether each repetition of ``body`` starts or ends with a character that nothing else
     in it can match (``(/\\w+)*``, ``(\\w+\\.)+``): then the repeated text splits into
     repetitions in one way only, and matching stays polynomial."""
@@ -461,14 +292,14 @@ def _is_delimited(body: list[list[_Node]], source: str) -> bool:
     return False
 
 
-def _disjoint(node: _Node, characters: list[str]) -> bool:
+def _disjoint(node: Node, characters: list[str]) -> bool:
     target = node.child if node.kind == "repeat" else node
     assert target is not None
     compiled = re.compile(target.text, _PROBE_FLAGS)
     return not any(compiled.fullmatch(c) for c in characters)
 
 
-def _check(pattern: str, branches: list[list[_Node]], source: str) -> None:
+def _check(pattern: str, branches: list[list[Node]], source: str) -> None:
     for branch in branches:
         for node in branch:
             child = node.child
@@ -494,20 +325,48 @@ def _check(pattern: str, branches: list[list[_Node]], source: str) -> None:
                 _check(pattern, node.branches, source)
 
 
+def _check_repeat_counts(pattern: str, branches: Branches) -> None:
+    """Refuse repeat counts above RE2's limit, as Go would."""
+    for branch in branches:
+        for node in branch:
+            if node.kind == "repeat" and max(node.low, node.high or 0) > _RE2_MAX_REPEAT:
+                raise ValueError(
+                    f"path pattern {pattern!r} repeats something more than "
+                    f"{_RE2_MAX_REPEAT} times ({node.quantifier}), which Go's RE2 refuses"
+                )
+            inner = node.child if node.kind == "repeat" else node
+            if inner is not None and inner.kind == "group":
+                _check_repeat_counts(pattern, inner.branches)
+
+
 def check_backtracking(pattern: str, translated: str) -> None:
     """Raise :class:`ValueError` when ``translated`` (the Python form of ``pattern``) repeats
-    a group holding an unbounded repetition in a way that can backtrack exponentially."""
-    _check(pattern, _Parser(pattern, translated).parse(), translated)
+    something more often than RE2 allows, or repeats a group holding an unbounded repetition
+    in a way that can backtrack exponentially."""
+    branches = parse(translated)
+    _check_repeat_counts(pattern, branches)
+    _check(pattern, branches, translated)
 
 
 @functools.lru_cache(maxsize=1024)  # every mount declares the same paths again
+def _translated(pattern: str) -> tuple[str, re.Pattern[str]]:
+    translated = go_regex_to_python(pattern)
+    try:
+        return translated, re.compile(translated, re.ASCII)
+    except re.error as exc:
+        raise ValueError(f"path pattern {pattern!r} does not compile: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1024)
 def compile_path_pattern(pattern: str) -> re.Pattern[str]:
     """The compiled Python form of a Go path pattern; :class:`ValueError` when it cannot be
     compiled or could backtrack exponentially."""
-    translated = go_regex_to_python(pattern)
-    try:
-        compiled = re.compile(translated, re.ASCII)
-    except re.error as exc:
-        raise ValueError(f"path pattern {pattern!r} does not compile: {exc}") from None
+    translated, compiled = _translated(pattern)
     check_backtracking(pattern, translated)
     return compiled
+
+
+def pattern_structure(pattern: str) -> Branches:
+    """The parsed Python form of a Go path pattern (:mod:`.regex_parse`); :class:`ValueError`
+    when it does not compile."""
+    return parse(_translated(pattern)[0])

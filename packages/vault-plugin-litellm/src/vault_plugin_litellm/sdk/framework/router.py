@@ -19,10 +19,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .go_regex import pattern_structure
 from .path import Path
-
-_META = "\\.^$|?*+()[]{}"
-_POSIX_CLASS = re.compile(r"\[:\^?[a-z]*:\]")
+from .regex_parse import literal
 
 
 def _ends_with_anchor(pattern: str) -> bool:
@@ -37,7 +36,7 @@ def _ends_with_anchor(pattern: str) -> bool:
 def anchored(pattern: str) -> str:
     """The route as it is matched, for help: Go's spelling (``^`` and ``$`` added where
     missing) when that means the same, else the whole pattern in ``^(?:...)$``."""
-    if _has_top_level_alternation(pattern):
+    if len(pattern_structure(pattern)) > 1:  # a top-level "|"
         body = pattern.removeprefix("^")
         if _ends_with_anchor(body):
             body = body[:-1]
@@ -49,49 +48,25 @@ def anchored(pattern: str) -> str:
     return pattern
 
 
-def _has_top_level_alternation(pattern: str) -> bool:
-    depth = 0
-    i = 0
-    in_class = False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            posix = _POSIX_CLASS.match(pattern, i) if c == "[" else None
-            if posix is not None:
-                i = posix.end()
-                continue
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "^":
-                i += 1
-            if pattern[i + 1 : i + 2] == "]":
-                i += 1  # a leading "]" is a literal, not the end of the class
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-        i += 1
-    return False
-
-
 def literal_prefix(pattern: str) -> str:
     """The text every match must start with (possibly ``""``), to skip patterns cheaply."""
-    if _has_top_level_alternation(pattern):
+    branches = pattern_structure(pattern)
+    if len(branches) > 1:
         return ""
-    start = 1 if pattern.startswith("^") else 0
+    nodes = branches[0]
+    if nodes and nodes[0].kind == "zero" and nodes[0].text in ("^", "\\A"):
+        nodes = nodes[1:]
     out: list[str] = []
-    for c in pattern[start:]:
-        if c in _META:
-            if c in "?*{" and out:
-                out.pop()  # the quantifier makes the previous character optional
+    for node in nodes:
+        if node.kind == "repeat" and node.child is not None:
+            char = literal(node.child)
+            if char is not None and node.low >= 1:
+                out.append(char)  # at least once; what follows may vary
             break
-        out.append(c)
+        char = literal(node)
+        if char is None:  # a class, a group, flags such as (?i), an anchor
+            break
+        out.append(char)
     return "".join(out)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import inspect
 import logging
 import secrets
 import uuid
@@ -35,6 +34,7 @@ from vault_plugin_litellm.sdk.logical import (
     Secret,
     StaticSystemView,
     SystemView,
+    make_backend,
     utcnow,
 )
 
@@ -184,9 +184,7 @@ class BackendHarness:
         if isinstance(source, LogicalBackend) and not isinstance(source, type):
             backend = source
         else:
-            factory = cast(BackendFactory, source)
-            made = factory()
-            backend = await made if inspect.isawaitable(made) else made
+            backend = await make_backend(cast(BackendFactory, source))
         if isinstance(backend, Backend):
             backend.clock = self.now  # WAL ages follow the harness clock
         await backend.setup(

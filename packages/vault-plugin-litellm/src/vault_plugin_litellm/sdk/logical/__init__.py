@@ -1,6 +1,13 @@
 """The host-neutral model a backend speaks: requests, responses, leases, storage, system view."""
 
-from .backend import BackendConfig, BackendFactory, BackendType, LogicalBackend, SpecialPaths
+from .backend import (
+    BackendConfig,
+    BackendFactory,
+    BackendType,
+    LogicalBackend,
+    SpecialPaths,
+    make_backend,
+)
 from .errors import (
     READ_ONLY_STORAGE,
     BadRequestError,
@@ -85,6 +92,7 @@ __all__ = [
     "get_json",
     "list_recursive",
     "list_response",
+    "make_backend",
     "put_json",
     "utcnow",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -74,3 +75,10 @@ class LogicalBackend(Protocol):
 
 BackendFactory = Callable[[], LogicalBackend | Awaitable[LogicalBackend]]
 """Makes one backend instance per mount (per ``multiplex_id``); ``setup`` is called next."""
+
+
+async def make_backend(factory: BackendFactory) -> LogicalBackend:
+    """One instance from ``factory``, which may be a plain or an async callable."""
+    made = factory()
+    backend: LogicalBackend = await made if inspect.isawaitable(made) else made
+    return backend

@@ -112,9 +112,10 @@ def page_of(keys: Iterable[str], after: str = "", limit: int = 0) -> builtins.li
     return out[:limit] if limit > 0 else out
 
 
-def encode_json(value: Any) -> bytes:
-    """JSON as Go plugins store it: compact, with a trailing newline, no NaN."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+def encode_json(value: Any) -> str:
+    """JSON as a Go plugin writes it, for storage and for the protocol's JSON fields: compact,
+    and never NaN or Infinity, which the host's encoding/json cannot read."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 async def get_json(storage: Storage, key: str) -> Any | None:
@@ -123,7 +124,8 @@ async def get_json(storage: Storage, key: str) -> Any | None:
 
 
 async def put_json(storage: Storage, key: str, value: Any, *, seal_wrap: bool = False) -> None:
-    await storage.put(StorageEntry(key, encode_json(value), seal_wrap))
+    # Go's json.Encoder, which Go plugins store with, ends the document with a newline.
+    await storage.put(StorageEntry(key, (encode_json(value) + "\n").encode(), seal_wrap))
 
 
 async def list_recursive(storage: Storage, prefix: str = "") -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import inspect
 import logging
 from dataclasses import dataclass
 from typing import cast
@@ -22,12 +21,11 @@ from ..grpc import Channel, RpcError, Server, ServerContext, StatusCode
 from ..logical import (
     BackendConfig,
     BackendFactory,
-    BadRequestError,
     LogicalBackend,
     LogicalError,
     Operation,
     UnsupportedOperationError,
-    UserError,
+    make_backend,
 )
 from .storage_client import GrpcStorage
 from .system_view_client import GrpcSystemView
@@ -95,10 +93,7 @@ class BackendService:
     async def _make_backend(self) -> LogicalBackend:
         factory = load_factory(self._factory_spec)
         self._factory_spec = factory
-        made = factory()
-        if inspect.isawaitable(made):
-            return await made
-        return made
+        return await make_backend(factory)
 
     # -- lifecycle RPCs --------------------------------------------------------------------
     async def setup(self, args: pb.SetupArgs, ctx: ServerContext) -> pb.SetupReply:
@@ -212,10 +207,6 @@ class BackendService:
             req = request_from_proto(args.request, operation)
             req.storage = inst.storage
             found, exists = await inst.backend.handle_existence_check(req)
-        except BadRequestError as exc:
-            # From an existence check only a UserError is a 400; the host answers any other
-            # error type with 500 "internal error" (docs/host-behaviour.md §4).
-            return pb.HandleExistenceCheckReply(err=error_to_proto(UserError(exc.message)))
         except LogicalError as exc:
             return pb.HandleExistenceCheckReply(err=error_to_proto(exc))
         except Exception as exc:

@@ -16,11 +16,12 @@ from typing import Protocol, TypeVar
 from google.protobuf.message import Message
 from vault_plugin_proto.pb import backend_pb2 as pb
 
-from ..grpc import RpcError, StatusCode
+from ..grpc import RpcError
 from ..grpc.channel import UnaryCaller
 from ..grpc.server import MessageType
 from ..logical import StorageEntry, StorageError, UnsupportedByHostError
 from ..logical.storage import page_of
+from .host_service import HostService
 
 R = TypeVar("R", bound="_Reply")
 
@@ -32,21 +33,21 @@ class _Reply(Protocol):
     def err(self) -> str: ...
 
 
+def _failure(method: str, exc: RpcError) -> StorageError:
+    return StorageError(exc.message or str(exc))
+
+
 class _Calls:
     def __init__(self, conn: UnaryCaller) -> None:
         self._conn = conn
+        self._host = HostService(conn, "Storage", "storage", _failure)
 
     async def _call(self, method: str, request: Message, reply_type: MessageType[R]) -> R:
         """One storage RPC. Transport failures, and the "missing storage implementation" the
         host answers during registration probes, arrive as gRPC errors; the host's own storage
         failures arrive in ``err``, whose text must reach the host again unchanged (some make
         it forward the request to the active node). All become :class:`StorageError`."""
-        try:
-            reply = await self._conn.call(f"/pb.Storage/{method}", request, reply_type)
-        except RpcError as exc:
-            if exc.code == StatusCode.UNIMPLEMENTED:
-                raise UnsupportedByHostError(f"storage {method}") from None
-            raise StorageError(exc.message or str(exc)) from None
+        reply = await self._host.call(method, request, reply_type)
         if reply.err:
             raise StorageError(reply.err)
         return reply
@@ -104,12 +105,10 @@ class GrpcStorage(_Calls):
         """Whether the host's storage supports transactions (never on Vault)."""
         if self._transactional is None:
             try:
-                reply = await self._conn.call(
-                    "/pb.Storage/IsTransactional", pb.Empty(), pb.StorageIsTransactionalReply
+                reply = await self._host.call(
+                    "IsTransactional", pb.Empty(), pb.StorageIsTransactionalReply
                 )
-            except RpcError as exc:
-                if exc.code != StatusCode.UNIMPLEMENTED:
-                    raise StorageError(exc.message or str(exc)) from None
+            except UnsupportedByHostError:
                 self._transactional = False
             else:
                 self._transactional = reply.transactional

@@ -9,17 +9,11 @@ from google.protobuf.message import Message
 from vault_plugin_proto.logical import identity_pb2
 from vault_plugin_proto.pb import backend_pb2 as pb
 
-from ..grpc import RpcError, StatusCode
+from ..grpc import RpcError
 from ..grpc.channel import UnaryCaller
 from ..grpc.server import MessageType
-from ..logical import (
-    Alias,
-    Entity,
-    Group,
-    LogicalError,
-    PluginEnvironment,
-    UnsupportedByHostError,
-)
+from ..logical import Alias, Entity, Group, LogicalError, PluginEnvironment
+from .host_service import HostService
 from .translate import ns_to_timedelta
 
 R = TypeVar("R")
@@ -40,20 +34,19 @@ def _alias(msg: identity_pb2.Alias) -> Alias:
     )
 
 
+def _failure(method: str, exc: RpcError) -> SystemViewError:
+    return SystemViewError(f"system view {method}: {exc.message or exc}")
+
+
 class GrpcSystemView:
     """Unlike Go's client, failures raise instead of reading as zero: a lease computed
     from a TTL of 0 would be silently wrong."""
 
     def __init__(self, conn: UnaryCaller) -> None:
-        self._conn = conn
+        self._host = HostService(conn, "SystemView", "system view", _failure)
 
     async def _call(self, method: str, request: Message, reply_type: MessageType[R]) -> R:
-        try:
-            return await self._conn.call(f"/pb.SystemView/{method}", request, reply_type)
-        except RpcError as exc:
-            if exc.code == StatusCode.UNIMPLEMENTED:
-                raise UnsupportedByHostError(f"system view {method}") from None
-            raise SystemViewError(f"system view {method}: {exc.message or exc}") from None
+        return await self._host.call(method, request, reply_type)
 
     async def default_lease_ttl(self) -> timedelta:
         reply = await self._call("DefaultLeaseTTL", pb.Empty(), pb.TTLReply)
