@@ -102,85 +102,101 @@ def report(name: str, samples: Samples) -> None:
     )
 
 
-def run_sync(calls: int, rounds: int, prefix: str) -> list[str]:
-    """Returns the tokens of every key created, for the final clean-up."""
+def read_steps(
+    http: httpx.Client, client: LiteLLMClient, token: str, calls: int, rounds: int
+) -> None:
+    """key_info, a page of list_keys, and update_key on one key."""
+    report(
+        "key_info",
+        measure(
+            lambda: http.get("/key/info", params={"key": token}).json(),
+            lambda: client.key_info(token),
+            calls,
+            rounds,
+        ),
+    )
+    report(
+        "list_keys_page(10)",
+        measure(
+            lambda: http.get("/key/list", params={"size": 10, "return_full_object": True}).json(),
+            lambda: client.list_keys_page(1, 10),
+            calls // 2,
+            rounds,
+        ),
+    )
+    report(
+        "update_key(duration)",
+        measure(
+            lambda: http.post("/key/update", json={"key": token, "duration": "1h"}).json(),
+            lambda: client.update_key(token, duration="1h"),
+            calls // 2,
+            rounds,
+        ),
+    )
+
+
+def generate_and_delete_steps(
+    http: httpx.Client, client: LiteLLMClient, prefix: str, calls: int, rounds: int
+) -> list[str]:
+    """generate_key, then delete_keys on what it made; returns every key made (the clean-up
+    deletes what is left)."""
     created: list[str] = []
+
+    def raw_generate() -> None:
+        answer = http.post("/key/generate", json={"key_alias": f"{prefix}{uuid.uuid4().hex}"})
+        created.append(answer.json()["token"])
+
+    def client_generate() -> None:
+        created.append(client.generate_key(key_alias=f"{prefix}{uuid.uuid4().hex}").token)
+
+    report("generate_key", measure(raw_generate, client_generate, calls // 4, rounds))
+
+    victims = iter(list(created))
+
+    def raw_delete() -> None:
+        http.post("/key/delete", json={"keys": [next(victims)]}).json()
+
+    def client_delete() -> None:
+        client.delete_keys([next(victims)])
+
+    # generate made as many keys as this deletes (same call count and warm-up).
+    report("delete_keys(1)", measure(raw_delete, client_delete, calls // 4, rounds))
+    return created
+
+
+def offline_step(http: httpx.Client, token: str, calls: int, rounds: int) -> None:
+    """The client's own cost, without the proxy's latency: the same recorded answer served
+    in-process to both sides."""
+    recorded = http.get("/key/info", params={"key": token})
+    local = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=recorded.content, headers=recorded.headers)
+    )
+    with httpx.Client(base_url=URL, headers=HEADERS, transport=local) as fake_http:
+        fake_client = LiteLLMClient(URL, MASTER_KEY, http_client=fake_http)
+        report(
+            "key_info (no network)",
+            measure(
+                lambda: fake_http.get("/key/info", params={"key": token}).json(),
+                lambda: fake_client.key_info(token),
+                calls * 10,
+                rounds,
+            ),
+        )
+
+
+def run_sync(calls: int, rounds: int, prefix: str, created: list[str]) -> str:
+    """The synchronous steps; every key made is added to ``created``. Returns the token of the
+    key the read steps use."""
     with (
         httpx.Client(base_url=URL, headers=HEADERS, timeout=30) as http,
         LiteLLMClient(URL, MASTER_KEY, timeout=30) as client,
     ):
         subject = client.generate_key(key_alias=f"{prefix}subject", models=["fake-gpt"])
         created.append(subject.token)
-        token = subject.token
-
-        report(
-            "key_info",
-            measure(
-                lambda: http.get("/key/info", params={"key": token}).json(),
-                lambda: client.key_info(token),
-                calls,
-                rounds,
-            ),
-        )
-        report(
-            "list_keys_page(10)",
-            measure(
-                lambda: http.get(
-                    "/key/list", params={"size": 10, "return_full_object": True}
-                ).json(),
-                lambda: client.list_keys_page(1, 10),
-                calls // 2,
-                rounds,
-            ),
-        )
-        report(
-            "update_key(duration)",
-            measure(
-                lambda: http.post("/key/update", json={"key": token, "duration": "1h"}).json(),
-                lambda: client.update_key(token, duration="1h"),
-                calls // 2,
-                rounds,
-            ),
-        )
-
-        def raw_generate() -> None:
-            answer = http.post("/key/generate", json={"key_alias": f"{prefix}{uuid.uuid4().hex}"})
-            created.append(answer.json()["token"])
-
-        def client_generate() -> None:
-            created.append(client.generate_key(key_alias=f"{prefix}{uuid.uuid4().hex}").token)
-
-        report("generate_key", measure(raw_generate, client_generate, calls // 4, rounds))
-
-        victims = iter(list(created[1:]))  # every generated key except the subject
-
-        def raw_delete() -> None:
-            http.post("/key/delete", json={"keys": [next(victims)]}).json()
-
-        def client_delete() -> None:
-            client.delete_keys([next(victims)])
-
-        # generate made as many keys as this deletes (same call count and warm-up).
-        report("delete_keys(1)", measure(raw_delete, client_delete, calls // 4, rounds))
-
-        # The client's own cost, without the proxy's latency: the same recorded answer served
-        # in-process to both sides.
-        recorded = http.get("/key/info", params={"key": token})
-        local = httpx.MockTransport(
-            lambda request: httpx.Response(200, content=recorded.content, headers=recorded.headers)
-        )
-        with httpx.Client(base_url=URL, headers=HEADERS, transport=local) as fake_http:
-            fake_client = LiteLLMClient(URL, MASTER_KEY, http_client=fake_http)
-            report(
-                "key_info (no network)",
-                measure(
-                    lambda: fake_http.get("/key/info", params={"key": token}).json(),
-                    lambda: fake_client.key_info(token),
-                    calls * 10,
-                    rounds,
-                ),
-            )
-    return created
+        read_steps(http, client, subject.token, calls, rounds)
+        created += generate_and_delete_steps(http, client, prefix, calls, rounds)
+        offline_step(http, subject.token, calls, rounds)
+    return subject.token
 
 
 async def run_async(calls: int, rounds: int, token: str) -> None:
@@ -198,8 +214,17 @@ async def run_async(calls: int, rounds: int, token: str) -> None:
         report("key_info (async)", await measure_async(raw, ours, calls, rounds))
 
 
+def clean_up(prefix: str, created: list[str]) -> None:
+    """Delete every key the benchmark made, found by alias as well as by token."""
+    with LiteLLMClient(URL, MASTER_KEY) as client:
+        leftovers = {k.token for k in client.list_keys(key_alias=prefix, substring_matching=True)}
+        leftovers |= set(created)
+        if leftovers:
+            client.delete_keys(sorted(t for t in leftovers if t), missing_ok=True)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=200, help="timed calls per side for key_info")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds")
     args = parser.parse_args()
@@ -211,16 +236,10 @@ def main() -> None:
     )
     created: list[str] = []
     try:
-        created = run_sync(args.calls, args.rounds, prefix)
-        asyncio.run(run_async(args.calls, args.rounds, created[0]))
+        token = run_sync(args.calls, args.rounds, prefix, created)
+        asyncio.run(run_async(args.calls, args.rounds, token))
     finally:
-        with LiteLLMClient(URL, MASTER_KEY) as client:
-            leftovers = {
-                k.token for k in client.list_keys(key_alias=prefix, substring_matching=True)
-            }
-            leftovers |= set(created)
-            if leftovers:
-                client.delete_keys(sorted(t for t in leftovers if t), missing_ok=True)
+        clean_up(prefix, created)
 
 
 if __name__ == "__main__":

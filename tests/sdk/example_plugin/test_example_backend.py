@@ -17,13 +17,10 @@ from vault_plugin_litellm.sdk.logical import (
     StorageEntry,
 )
 
-from e2e.example_plugin.backend import (
-    LEASE_TYPE,
-    REVOCATION_LOG_ENV,
-    WAL_MIN_AGE_ENV,
-    ExampleBackend,
-    factory,
-)
+from e2e.example_plugin.backend import ExampleBackend, factory
+from e2e.example_plugin.common import REVOCATION_LOG_ENV
+from e2e.example_plugin.path_wal import WAL_MIN_AGE_ENV
+from e2e.example_plugin.secret_lease import LEASE_TYPE
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ string keys, optional members are left out rather than null.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from vault_plugin_litellm.sdk.logical import BackendType, Operation, SpecialPath
 from .field_type import FieldType
 from .fields import DisplayAttributes, FieldSchema
 from .goparse import format_rfc3339
-from .path import OperationResponse, PathOperation
+from .path import OperationResponse, Path, PathOperation
 from .pattern_expand import UndocumentablePatternError, expand_pattern
 from .router import CompiledPath
 
@@ -305,6 +305,92 @@ _METHODS = {
 _BODY_OPERATIONS = frozenset({Operation.CREATE, Operation.UPDATE, Operation.PATCH})
 
 
+def _path_parameters(path: Path, in_path: set[str]) -> list[dict[str, Any]]:
+    """The parameters of every operation: the fields in the path, then the query fields."""
+    parameters = []
+    for name in sorted(in_path | {n for n, s in path.fields.items() if s.query}, key=str.lower):
+        schema = path.fields.get(name)
+        if schema is None:
+            continue
+        located_in_path = name in in_path
+        parameter: dict[str, Any] = {"name": name}
+        _put(parameter, "description", clean_string(schema.description))
+        parameter["in"] = "path" if located_in_path else "query"
+        parameter["schema"] = field_schema(schema, with_description=False)
+        _put(parameter, "required", located_in_path)
+        _put(parameter, "deprecated", schema.deprecated)
+        parameters.append(parameter)
+    return parameters
+
+
+def _path_item(
+    path: Path, variant: str, in_path: set[str], special_paths: SpecialPaths
+) -> dict[str, Any]:
+    """What an OpenAPI path item says of the path itself, before its operations."""
+    item: dict[str, Any] = {}
+    _put(item, "description", clean_string(path.help_synopsis))
+    _put(item, "parameters", _path_parameters(path, in_path))
+    _put(item, "x-vault-sudo", special_path_match(variant, special_paths.root))
+    _put(
+        item,
+        "x-vault-unauthenticated",
+        special_path_match(variant, special_paths.unauthenticated),
+    )
+    if Operation.CREATE in path.handlers and not path.handlers[Operation.CREATE].unpublished:
+        item["x-vault-createSupported"] = True
+    _put(item, "x-vault-displayAttrs", _display(path.display_attrs))
+    return item
+
+
+def _documented_operations(path: Path) -> Iterator[tuple[Operation, PathOperation, str]]:
+    """The operations that get an HTTP method of their own, with that method."""
+    list_handler = path.handlers.get(Operation.LIST)
+    list_published = list_handler is not None and not list_handler.unpublished
+    for operation, handler in path.handlers.items():
+        method = _METHODS.get(operation)
+        if method is None or handler.unpublished:
+            continue
+        if operation is Operation.CREATE and Operation.UPDATE in path.handlers:
+            continue
+        if operation in (Operation.LIST, Operation.SCAN) and Operation.READ in path.handlers:
+            continue
+        # Both would be the GET; Go keeps whichever its map iteration yields last. LIST
+        # is kept, deterministically, and its parameters document the scan flag too.
+        if operation is Operation.SCAN and list_published:
+            continue
+        yield operation, handler, method
+
+
+def _operation_entry(
+    path: Path,
+    operation: Operation,
+    handler: PathOperation,
+    operation_id: str,
+    body_fields: dict[str, FieldSchema],
+    tags: list[str],
+    schemas: dict[str, Any],
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    _put(entry, "summary", handler.summary.strip())
+    _put(entry, "description", handler.description.strip())
+    entry["operationId"] = operation_id
+    _put(entry, "tags", list(tags))
+    _put(entry, "parameters", _operation_parameters(operation, path.handlers))
+    if operation in _BODY_OPERATIONS:
+        body = _object_schema(body_fields)
+        if handler.examples:
+            body["example"] = dict(handler.examples[0].data)
+        if body["properties"] or "example" in body:
+            schemas[title_case_id(operation_id) + "Request"] = body
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": body}},
+            }
+    entry["responses"] = _responses(operation, handler.responses, operation_id, schemas)
+    _put(entry, "deprecated", handler.deprecated)
+    return entry
+
+
 def document_path(
     compiled: CompiledPath,
     special_paths: SpecialPaths,
@@ -323,75 +409,20 @@ def document_path(
     )
     schemas: dict[str, Any] = doc["components"]["schemas"]
     for index, variant in enumerate(variants):
-        item: dict[str, Any] = {}
-        _put(item, "description", clean_string(path.help_synopsis))
-
         in_path = set(_PATH_FIELD.findall(variant))
-        parameters = []
-        for name in sorted(in_path | {n for n, s in path.fields.items() if s.query}, key=str.lower):
-            schema = path.fields.get(name)
-            if schema is None:
-                continue
-            located_in_path = name in in_path
-            parameter: dict[str, Any] = {"name": name}
-            _put(parameter, "description", clean_string(schema.description))
-            parameter["in"] = "path" if located_in_path else "query"
-            parameter["schema"] = field_schema(schema, with_description=False)
-            _put(parameter, "required", located_in_path)
-            _put(parameter, "deprecated", schema.deprecated)
-            parameters.append(parameter)
-        _put(item, "parameters", parameters)
-        _put(item, "x-vault-sudo", special_path_match(variant, special_paths.root))
-        _put(
-            item,
-            "x-vault-unauthenticated",
-            special_path_match(variant, special_paths.unauthenticated),
-        )
-        if Operation.CREATE in path.handlers and not path.handlers[Operation.CREATE].unpublished:
-            item["x-vault-createSupported"] = True
-        _put(item, "x-vault-displayAttrs", _display(path.display_attrs))
-
+        item = _path_item(path, variant, in_path, special_paths)
         body_fields = {
             name: schema
             for name, schema in path.fields.items()
             if name not in in_path and not schema.query
         }
-        list_handler = path.handlers.get(Operation.LIST)
-        list_published = list_handler is not None and not list_handler.unpublished
-        for operation, handler in path.handlers.items():
-            method = _METHODS.get(operation)
-            if method is None or handler.unpublished:
-                continue
-            if operation is Operation.CREATE and Operation.UPDATE in path.handlers:
-                continue
-            if operation in (Operation.LIST, Operation.SCAN) and Operation.READ in path.handlers:
-                continue
-            # Both would be the GET; Go keeps whichever its map iteration yields last. LIST
-            # is kept, deterministically, and its parameters document the scan flag too.
-            if operation is Operation.SCAN and list_published:
-                continue
+        for operation, handler, method in _documented_operations(path):
             operation_id = construct_operation_id(
                 variant, index, path.display_attrs, operation, handler.display_attrs, prefix
             )
-            entry: dict[str, Any] = {}
-            _put(entry, "summary", handler.summary.strip())
-            _put(entry, "description", handler.description.strip())
-            entry["operationId"] = operation_id
-            _put(entry, "tags", list(tags))
-            _put(entry, "parameters", _operation_parameters(operation, path.handlers))
-            if operation in _BODY_OPERATIONS:
-                body = _object_schema(body_fields)
-                if handler.examples:
-                    body["example"] = dict(handler.examples[0].data)
-                if body["properties"] or "example" in body:
-                    schemas[title_case_id(operation_id) + "Request"] = body
-                    entry["requestBody"] = {
-                        "required": True,
-                        "content": {"application/json": {"schema": body}},
-                    }
-            entry["responses"] = _responses(operation, handler.responses, operation_id, schemas)
-            _put(entry, "deprecated", handler.deprecated)
-            item[method] = entry
+            item[method] = _operation_entry(
+                path, operation, handler, operation_id, body_fields, tags, schemas
+            )
         doc["paths"]["/" + variant] = item
 
 
