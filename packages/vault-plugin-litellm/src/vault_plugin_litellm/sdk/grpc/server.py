@@ -294,6 +294,8 @@ class ServerConnection(H2Connection):
         except fields.MalformedError as exc:
             message = f"malformed request: {exc}"
             raise StreamError(stream_id, ErrorCode.PROTOCOL_ERROR, message) from None
+        if end_stream and request.content_length:
+            raise StreamError(stream_id, ErrorCode.PROTOCOL_ERROR, "no DATA for content-length")
         self._last_accepted = stream_id
         method = self._server.methods.get(request.path)
         timeout = None if request.timeout is None else parse_timeout(request.timeout)
