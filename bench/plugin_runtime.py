@@ -24,13 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grpc_health.v1 import health_pb2
-from vault_plugin_litellm.sdk.goplugin import host_identity, tls
+from vault_plugin_litellm.sdk.goplugin import tls
 from vault_plugin_litellm.sdk.goplugin.handshake import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from vault_plugin_litellm.sdk.grpc import connect_unix
 from vault_plugin_litellm.sdk.launcher import Launcher
 
 from e2e.openbao import ROOT_TOKEN, Bao, OpenBaoServer, plugin_processes
 from e2e.plugins import EXAMPLE_NAME, register_example_plugin
+from tests.support import host_identity
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

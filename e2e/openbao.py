@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -182,8 +182,10 @@ class OpenBaoServer:
         version: str | None = None,
         env: Mapping[str, str] | None = None,
         log_level: str = "debug",
+        root_token: str = ROOT_TOKEN,
     ) -> None:
         self.workdir = workdir
+        self.root_token = root_token
         self.plugin_dir = workdir / "plugins"
         self.log_path = workdir / "bao.log"
         self.binary = bao_binary(version)
@@ -211,7 +213,7 @@ class OpenBaoServer:
                     str(self.binary),
                     "server",
                     "-dev",
-                    f"-dev-root-token-id={ROOT_TOKEN}",
+                    f"-dev-root-token-id={self.root_token}",
                     f"-dev-listen-address=127.0.0.1:{self.port}",
                     f"-dev-plugin-dir={self.plugin_dir}",
                     f"-config={extra_config}",
@@ -235,8 +237,8 @@ class OpenBaoServer:
         self.stop()
         raise OpenBaoError(f"bao did not become healthy in {timeout} s:\n{self.log_tail()}")
 
-    def client(self, token: str = ROOT_TOKEN) -> Bao:
-        bao = Bao(self.addr, token)
+    def client(self, token: str | None = None) -> Bao:
+        bao = Bao(self.addr, self.root_token if token is None else token)
         self._clients.append(bao)
         return bao
 
@@ -320,15 +322,3 @@ def wait_until(predicate: Callable[[], T], timeout: float = 15, interval: float 
         if time.monotonic() > deadline:
             return value
         time.sleep(interval)
-
-
-@contextlib.contextmanager
-def dev_server(workdir: Path, version: str | None = None, **kw: Any) -> Iterator[OpenBaoServer]:
-    server = OpenBaoServer(workdir, version=version, **kw)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-
-
-PYTHON = sys.executable

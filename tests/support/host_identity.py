@@ -1,5 +1,5 @@
-"""Certificates made the way go-plugin makes the host's, for tests and tools that play the
-host. Not used by a plugin at run time (it imports ``cryptography.x509``, which is slow)."""
+"""Certificates made the way go-plugin makes the host's, for tests and benchmarks that play
+the host (a plugin never needs one: it gets the host's certificate in its environment)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-from .tls import HOSTNAME, Identity
+from vault_plugin_litellm.sdk.goplugin.tls import HOSTNAME, Identity
 
 
 def _self_signed(

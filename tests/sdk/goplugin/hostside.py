@@ -12,7 +12,9 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from vault_plugin_litellm.sdk.goplugin import handshake, host_identity, tls
+from vault_plugin_litellm.sdk.goplugin import handshake, tls
+
+from tests.support import host_identity
 
 PLUGIN_MAIN = Path(__file__).with_name("plugin_main.py")
 
