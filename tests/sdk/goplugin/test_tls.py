@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import os
 import ssl
 import stat
+import subprocess
+import sys
 
 import pytest
 from cryptography import x509
@@ -15,6 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from google.protobuf.wrappers_pb2 import StringValue
 from vault_plugin_litellm.sdk.goplugin import tls
 from vault_plugin_litellm.sdk.grpc import Server, ServerContext, connect_unix
+
+from .hostside import PLUGIN_MAIN, plugin_env
 
 
 def test_certificate_properties() -> None:
@@ -164,3 +169,150 @@ async def test_p521_host_as_tls_server(
     # A broker dial: the host serves with its P-521 certificate and requires ours.
     value, version = await _echo_over_tls(sock_dir, p521_host, plugin_identity)
     assert (value, version) == ("125p", "TLSv1.3")
+
+
+# -- hardening --------------------------------------------------------------------------------
+def test_contexts_allow_no_cbc_suite_and_no_renegotiation(
+    plugin_identity: tls.Identity, p521_host: tls.Identity
+) -> None:
+    for ctx in (
+        tls.server_context(plugin_identity, p521_host.cert_pem.decode()),
+        tls.client_context(plugin_identity, p521_host.cert_pem.decode()),
+    ):
+        assert ctx.options & ssl.OP_NO_RENEGOTIATION
+        tls12 = [c for c in ctx.get_ciphers() if c["protocol"] == "TLSv1.2"]
+        assert tls12, "TLS 1.2 stays possible (the host's minimum)"
+        for cipher in tls12:
+            assert cipher["aead"], cipher["name"]
+            assert cipher["kea"] == "kx-ecdhe", cipher["name"]
+            assert "CBC" not in cipher["description"]
+            assert "SHA1" not in cipher["description"]
+
+
+def _client(identity: tls.Identity, server_pem: str) -> ssl.SSLContext:
+    """A TLS client like the host's, to be weakened by each test."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=server_pem)
+    with tls._key_files(identity) as (cert_path, key_path):
+        ctx.load_cert_chain(cert_path, key_path)
+    return ctx
+
+
+async def _serving(sock_dir: str, server_identity: tls.Identity, client_pem: str) -> Server:
+    server = Server()
+
+    async def echo(req: StringValue, ctx: ServerContext) -> StringValue:
+        return req
+
+    server.add_unary("/t.T/Echo", StringValue, echo)
+    await server.listen_unix(
+        os.path.join(sock_dir, "tls.sock"), tls.server_context(server_identity, client_pem)
+    )
+    return server
+
+
+async def test_a_tls12_client_offering_only_cbc_suites_is_refused(
+    sock_dir: str, plugin_identity: tls.Identity, p521_host: tls.Identity
+) -> None:
+    server = await _serving(sock_dir, plugin_identity, p521_host.cert_pem.decode())
+    ctx = _client(p521_host, plugin_identity.cert_pem.decode())
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA")
+    ctx.set_alpn_protocols(["h2"])
+    try:
+        # The server finds no shared cipher and aborts the handshake (an alert or a reset).
+        with pytest.raises((ssl.SSLError, ConnectionResetError)):
+            await connect_unix(os.path.join(sock_dir, "tls.sock"), ctx)
+        # The same client with an AEAD suite is served over TLS 1.2.
+        ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
+        conn = await connect_unix(os.path.join(sock_dir, "tls.sock"), ctx)
+        assert conn.transport is not None
+        assert conn.transport.get_extra_info("ssl_object").version() == "TLSv1.2"
+        reply = await conn.call("/t.T/Echo", StringValue(value="aead"), StringValue, timeout=10)
+        assert reply.value == "aead"
+        conn.close()
+    finally:
+        await server.stop(grace=0.1)
+
+
+async def test_the_server_closes_a_connection_without_alpn_h2(
+    sock_dir: str, plugin_identity: tls.Identity, p521_host: tls.Identity
+) -> None:
+    server = await _serving(sock_dir, plugin_identity, p521_host.cert_pem.decode())
+    ctx = _client(p521_host, plugin_identity.cert_pem.decode())
+    ctx.set_alpn_protocols(["http/1.1"])  # no h2 on offer: the handshake itself succeeds
+    try:
+        reader, writer = await asyncio.open_unix_connection(
+            os.path.join(sock_dir, "tls.sock"), ssl=ctx, server_hostname="localhost"
+        )
+        assert writer.get_extra_info("ssl_object").selected_alpn_protocol() is None
+        writer.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed, nothing served
+        writer.close()
+        assert server._connections == set()
+    finally:
+        await server.stop(grace=0.1)
+
+
+async def test_our_client_refuses_a_server_without_alpn_h2(
+    sock_dir: str, plugin_identity: tls.Identity, p521_host: tls.Identity
+) -> None:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # a TLS server that negotiates no ALPN
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cadata=plugin_identity.cert_pem.decode())
+    with tls._key_files(p521_host) as (cert_path, key_path):
+        ctx.load_cert_chain(cert_path, key_path)
+    path = os.path.join(sock_dir, "noalpn.sock")
+    listener = await asyncio.start_unix_server(lambda r, w: None, path, ssl=ctx)
+    try:
+        client = tls.client_context(plugin_identity, p521_host.cert_pem.decode())
+        with pytest.raises(ConnectionError, match="ALPN h2"):
+            await connect_unix(path, client)
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    ("env", "outcome"),
+    [
+        ({"PLUGIN_CLIENT_CERT": "PEM"}, "PEM"),
+        ({}, None),
+        ({"BAO_PLUGIN_AUTOMTLS_ENABLED": "false"}, None),
+        ({"BAO_PLUGIN_AUTOMTLS_ENABLED": "true"}, "BAO_PLUGIN_AUTOMTLS_ENABLED"),
+        ({"VAULT_PLUGIN_AUTOMTLS_ENABLED": "1"}, "VAULT_PLUGIN_AUTOMTLS_ENABLED"),
+        (
+            {"BAO_PLUGIN_AUTOMTLS_ENABLED": "true", "PLUGIN_CLIENT_CERT": " \n"},
+            "BAO_PLUGIN_AUTOMTLS_ENABLED",
+        ),
+        ({"BAO_PLUGIN_AUTOMTLS_ENABLED": "true", "PLUGIN_CLIENT_CERT": "PEM"}, "PEM"),
+    ],
+)
+def test_host_certificate(env: dict[str, str], outcome: str | None) -> None:
+    if outcome is None or outcome == "PEM":
+        assert tls.host_certificate(env) == outcome
+        return
+    with pytest.raises(tls.TLSSetupError, match=rf"announced AutoMTLS \({outcome}\)"):
+        tls.host_certificate(env)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"BAO_PLUGIN_AUTOMTLS_ENABLED": "true"}, b"refusing to serve without TLS"),
+        ({"PLUGIN_CLIENT_CERT": "not a certificate"}, b"PLUGIN_CLIENT_CERT is not a PEM"),
+    ],
+    ids=["automtls-without-certificate", "certificate-that-is-no-pem"],
+)
+def test_the_plugin_refuses_to_start_without_usable_tls(
+    extra: dict[str, str], message: bytes
+) -> None:
+    # No silent plaintext: no handshake line, exit 1, and the reason on stderr for the host log.
+    done = subprocess.run(
+        [sys.executable, "-I", str(PLUGIN_MAIN)],
+        env=plugin_env(**extra),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stdout == b""
+    assert message in done.stderr
