@@ -50,7 +50,7 @@ from .path_creds import creds_paths
 from .path_roles import role_paths, ttl_warning
 from .path_rotate_root import rotate_root_paths
 from .path_tidy import tidy, tidy_paths
-from .proxy import ProxyHandle
+from .proxy import ProxyHandle, delete_tokens
 from .proxy_errors import Refusal
 from .role import ROLE_PREFIX, Role
 from .secret_key import key_secret
@@ -190,7 +190,7 @@ class LiteLLMBackend(Backend):
         if hash_key(config.admin_key) == token:
             return
         async with self.proxy(config) as client:
-            await client.delete_keys([token], missing_ok=True)
+            await delete_tokens(client, [token])
 
     # -- roles ----------------------------------------------------------------------------------
 
@@ -312,7 +312,7 @@ class LiteLLMBackend(Backend):
         for token in tokens[:OWED_PER_TICK]:
             try:
                 async with self.proxy(config) as client:
-                    await client.delete_keys([token], missing_ok=True)
+                    await delete_tokens(client, [token])
             except (LiteLLMError, TimeoutError) as exc:
                 owed = await key_index.read_pending(storage, token)
                 await key_index.remember_failed_revocation(
@@ -346,7 +346,7 @@ class LiteLLMBackend(Backend):
         if config is None:
             raise LogicalError("cannot delete the key of an unfinished mint: no config")
         async with self.proxy(config) as client:
-            await client.delete_keys([token], missing_ok=True)
+            await delete_tokens(client, [token])
         await key_index.forget_key(req.storage, token)
 
     async def roll_back_abandoned(self, req: Request) -> int:

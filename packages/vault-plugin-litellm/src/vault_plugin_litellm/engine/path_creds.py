@@ -47,6 +47,7 @@ from . import alias_template, expiry, key_index
 from .config import EngineConfig
 from .identity import fill_ids
 from .operation import changing
+from .proxy import delete_tokens
 from .proxy_errors import Refusal, answer_refusals, from_proxy_error
 from .role import Role
 from .wal_kinds import KEY_WAL, wal_data
@@ -330,7 +331,7 @@ async def _abandon(
     try:
         if key_may_exist:
             async with backend.proxy(config) as client:
-                await client.delete_keys([token], missing_ok=True)
+                await delete_tokens(client, [token])
         await key_index.forget_key(req.storage, token)
         if wal_id is not None:
             await delete_wal(req.storage, wal_id)

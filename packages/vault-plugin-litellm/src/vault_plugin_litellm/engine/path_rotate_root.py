@@ -32,7 +32,7 @@ from . import key_index
 from .admin_key import AdminIdentity, inspect_admin_key
 from .config import AdminKeyType, EngineConfig
 from .operation import changing
-from .proxy import ProxyHandle
+from .proxy import ProxyHandle, delete_tokens
 from .proxy_errors import Refusal, answer_refusals, from_proxy_error
 from .wal_kinds import ADMIN_KEY_WAL, wal_data
 
@@ -199,7 +199,7 @@ async def _delete_previous(
     old_token = hash_key(old.admin_key)
     try:
         async with backend.proxy(successor) as client:
-            await client.delete_keys([old_token], missing_ok=True)
+            await delete_tokens(client, [old_token])
     except (LiteLLMError, TimeoutError) as exc:
         error = from_proxy_error(
             exc, action="deleting the old admin key", url=old.url, mount_point=req.mount_point

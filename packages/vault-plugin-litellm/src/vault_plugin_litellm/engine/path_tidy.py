@@ -54,6 +54,7 @@ from vault_plugin_litellm.sdk.logical import (
 from . import key_index, limits
 from .config import EngineConfig
 from .operation import changing
+from .proxy import delete_tokens
 from .proxy_errors import Refusal, answer_refusals, from_proxy_error
 from .wal_kinds import KEY_WAL, may_be_in_flight
 
@@ -267,7 +268,7 @@ async def _delete(
     for start in range(0, len(tokens), DELETE_BATCH):
         batch = tokens[start : start + DELETE_BATCH]
         try:
-            await client.delete_keys(batch, missing_ok=True)
+            await delete_tokens(client, batch)
         except LiteLLMError as exc:
             log.warning("tidy could not delete %d keys: %s", len(batch), exc)
             report.failed.extend({"token": t, "error": exc.message[:300]} for t in batch)

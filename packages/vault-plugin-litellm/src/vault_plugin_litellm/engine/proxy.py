@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
-from litellm_client import AsyncLiteLLMClient
+from litellm_client import AsyncLiteLLMClient, KeyInfo, UnexpectedResponseError, to_token
 
 from .config import EngineConfig
 from .limits import OPERATION_DEADLINE
@@ -93,3 +93,39 @@ class ProxyHandle:
             await self.client.aclose()
         except Exception:  # closing must never fail a request
             log.warning("closing a retired LiteLLM client failed", exc_info=True)
+
+
+async def delete_tokens(client: AsyncLiteLLMClient, tokens: Sequence[str]) -> None:
+    """Delete keys by token; keys already gone count as deleted.
+
+    The proxy's 200 echoes the list it was sent (docs/litellm-api.md §4.3). A 200 that does not
+    is no answer of the proxy's (another service at the URL, a gateway's page): nothing says
+    the keys are gone, so it is an error, never a deletion.
+    """
+    result = await client.delete_keys(list(tokens), missing_ok=True)
+    if result.none_found:
+        return
+    echoed = {to_token(name) for name in result.deleted_keys}
+    unconfirmed = [token for token in tokens if token not in echoed]
+    if unconfirmed:
+        raise UnexpectedResponseError(
+            f"HTTP 200 but not the documented answer: /key/delete did not confirm "
+            f"{len(unconfirmed)} of {len(tokens)} keys",
+            status=200,
+            method="POST",
+            path="/key/delete",
+        )
+
+
+def check_updated(info: KeyInfo, token: str) -> KeyInfo:
+    """``info`` if it is the proxy's answer to updating ``token``'s expiry (§4.2: the row, with
+    its token and the new expiry); any other 200 changed nothing anyone can vouch for."""
+    if info.token != token or info.expires is None:
+        raise UnexpectedResponseError(
+            "HTTP 200 but not the documented answer: /key/update did not return the key's "
+            "token and new expiry",
+            status=200,
+            method="POST",
+            path="/key/update",
+        )
+    return info

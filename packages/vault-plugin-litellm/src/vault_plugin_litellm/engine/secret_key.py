@@ -32,6 +32,7 @@ from vault_plugin_litellm.sdk.logical import (
 )
 
 from . import expiry, key_index
+from .proxy import check_updated, delete_tokens
 from .proxy_errors import Refusal, answer_refusals, from_proxy_error
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ async def _move_expiry(
     lease may have (shorter when the proxy caps durations)."""
     duration = expiry.key_duration(ttl, until_max)
     try:
-        info = await client.update_key(token, duration=f"{duration}s")
+        info = check_updated(await client.update_key(token, duration=f"{duration}s"), token)
     except BadRequestError as exc:
         cap = expiry.proxy_cap(exc.message)
         fitted = None if cap is None else expiry.fitted_ttl(ttl, cap)
@@ -139,7 +140,8 @@ async def _move_expiry(
             f"the proxy caps key durations at {int(cap.total_seconds())}s; the lease TTL was "
             f"shortened from {int(ttl.total_seconds())}s to {int(fitted.total_seconds())}s"
         )
-        info = await client.update_key(token, duration=f"{int(cap.total_seconds())}s")
+        capped = await client.update_key(token, duration=f"{int(cap.total_seconds())}s")
+        info = check_updated(capped, token)
         ttl = fitted
     return info, ttl
 
@@ -169,7 +171,7 @@ async def delete_key(backend: LiteLLMBackend, req: Request, token: str) -> None:
     config = await backend.require_config(req.storage, req.mount_point)
     try:
         async with backend.proxy(config) as client:
-            await client.delete_keys([token], missing_ok=True)
+            await delete_tokens(client, [token])
     except (LiteLLMError, TimeoutError) as exc:
         raise from_proxy_error(
             exc, action="deleting a key", url=config.url, mount_point=req.mount_point
