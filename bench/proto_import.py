@@ -8,23 +8,14 @@ grpc. The probe is the one the tests run (tests/proto/probe_installed.py).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-PROBE = Path(__file__).resolve().parent.parent / "tests" / "proto" / "probe_installed.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def probe() -> dict[str, Any]:
-    """One fresh interpreter's report."""
-    result = subprocess.run(
-        [sys.executable, str(PROBE)], capture_output=True, text=True, check=True, timeout=300
-    )
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
+from tests.proto.probe import run_probe
 
 
 def summary(reports: list[dict[str, Any]]) -> str:
@@ -43,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=9, help="fresh interpreters (default 9)")
     args = parser.parse_args()
-    print(summary([probe() for _ in range(args.runs)]))
+    print(summary([run_probe(sys.executable) for _ in range(args.runs)]))
 
 
 if __name__ == "__main__":

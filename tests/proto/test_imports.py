@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
 
-PROBE = Path(__file__).resolve().parent / "probe_installed.py"
-
-
-def probe(python: str | Path, *flags: str) -> dict[str, Any]:
-    """Run probe_installed.py with ``python`` and return what it reports."""
-    result = subprocess.run(
-        [str(python), *flags, str(PROBE)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
+from tests.proto.probe import run_probe
 
 
 def test_fresh_interpreter_imports_everything_without_warnings() -> None:
     # The probe records the imports' warnings (a gencode/runtime mismatch among them); -W error
     # turns any other warning into a failure.
-    report = probe(sys.executable, "-W", "error")
+    report = run_probe(sys.executable, "-W", "error")
     assert report["import_warnings"] == []
     assert report["grpc_after_messages"] == []
     assert report["round_trip"] is True

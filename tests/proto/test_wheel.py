@@ -8,7 +8,6 @@ releases) and once at exactly the declared floors.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tarfile
@@ -23,8 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from e2e.uv_tool import find_uv
-
-PROBE = Path(__file__).resolve().parent / "probe_installed.py"
+from tests.proto.probe import run_probe
 
 
 @dataclass(frozen=True)
@@ -114,9 +112,7 @@ def clean_venv(where: Path, *requirements: str | Path) -> Path:
 
 
 def probe(python: Path) -> dict[str, Any]:
-    result = run(python, "-W", "error", PROBE, cwd=python.parent)
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
+    return run_probe(python, "-W", "error", cwd=python.parent)
 
 
 def check_probe(report: dict[str, Any], venv: Path, *, with_grpc: bool) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from vault_plugin_proto.pb import backend_pb2 as pb
@@ -21,16 +21,9 @@ from ..grpc.channel import UnaryCaller
 from ..grpc.server import MessageType
 from ..logical import StorageEntry, StorageError, UnsupportedByHostError
 from ..logical.storage import page_of
-from .host_service import HostService
+from .host_service import HostService, ReportsError
 
-R = TypeVar("R", bound="_Reply")
-
-
-class _Reply(Protocol):
-    """Every storage reply reports the host's failure in ``err``."""
-
-    @property
-    def err(self) -> str: ...
+R = TypeVar("R", bound=ReportsError)
 
 
 def _failure(method: str, exc: RpcError) -> StorageError:
@@ -40,17 +33,14 @@ def _failure(method: str, exc: RpcError) -> StorageError:
 class _Calls:
     def __init__(self, conn: UnaryCaller) -> None:
         self._conn = conn
-        self._host = HostService(conn, "Storage", "storage", _failure)
+        self._host = HostService(conn, "Storage", "storage", _failure, StorageError)
 
     async def _call(self, method: str, request: Message, reply_type: MessageType[R]) -> R:
         """One storage RPC. Transport failures, and the "missing storage implementation" the
         host answers during registration probes, arrive as gRPC errors; the host's own storage
         failures arrive in ``err``, whose text must reach the host again unchanged (some make
         it forward the request to the active node). All become :class:`StorageError`."""
-        reply = await self._host.call(method, request, reply_type)
-        if reply.err:
-            raise StorageError(reply.err)
-        return reply
+        return await self._host.checked_call(method, request, reply_type)
 
 
 class GrpcStorage(_Calls):

@@ -43,7 +43,7 @@ class GrpcSystemView:
     from a TTL of 0 would be silently wrong."""
 
     def __init__(self, conn: UnaryCaller) -> None:
-        self._host = HostService(conn, "SystemView", "system view", _failure)
+        self._host = HostService(conn, "SystemView", "system view", _failure, SystemViewError)
 
     async def _call(self, method: str, request: Message, reply_type: MessageType[R]) -> R:
         return await self._host.call(method, request, reply_type)
@@ -72,11 +72,9 @@ class GrpcSystemView:
         return (await self._call("MlockEnabled", pb.Empty(), pb.MlockEnabledReply)).enabled
 
     async def entity_info(self, entity_id: str) -> Entity | None:
-        reply = await self._call(
+        reply = await self._host.checked_call(
             "EntityInfo", pb.EntityInfoArgs(entity_id=entity_id), pb.EntityInfoReply
         )
-        if reply.err:
-            raise SystemViewError(reply.err)
         if not reply.HasField("entity"):
             return None
         msg = reply.entity
@@ -90,20 +88,16 @@ class GrpcSystemView:
         )
 
     async def groups_for_entity(self, entity_id: str) -> list[Group]:
-        reply = await self._call(
+        reply = await self._host.checked_call(
             "GroupsForEntity", pb.EntityInfoArgs(entity_id=entity_id), pb.GroupsForEntityReply
         )
-        if reply.err:
-            raise SystemViewError(reply.err)
         return [
             Group(id=g.ID, name=g.name, metadata=dict(g.metadata), namespace_id=g.namespace_id)
             for g in reply.groups
         ]
 
     async def plugin_env(self) -> PluginEnvironment:
-        reply = await self._call("PluginEnv", pb.Empty(), pb.PluginEnvReply)
-        if reply.err:
-            raise SystemViewError(reply.err)
+        reply = await self._host.checked_call("PluginEnv", pb.Empty(), pb.PluginEnvReply)
         env = reply.plugin_environment
         return PluginEnvironment(
             vault_version=env.vault_version,
@@ -120,9 +114,7 @@ class GrpcSystemView:
         return reply.password
 
     async def cluster_id(self) -> str:
-        reply = await self._call("ClusterInfo", pb.Empty(), pb.ClusterInfoReply)
-        if reply.err:
-            raise SystemViewError(reply.err)
+        reply = await self._host.checked_call("ClusterInfo", pb.Empty(), pb.ClusterInfoReply)
         return reply.cluster_id
 
     async def generate_identity_token(self, audience: str, ttl: timedelta) -> tuple[str, timedelta]:
