@@ -517,6 +517,52 @@ async def test_forwarding_flags(backend: Backend, state: int, local: bool, refus
         assert await backend.handle_request(request) is not None
 
 
+@pytest.mark.parametrize(
+    ("state", "local", "refused"),
+    [
+        (24576, False, True),  # performance standby
+        (8224, False, False),  # active node
+        (64, False, True),  # performance secondary
+        (64, True, False),  # ... but a local mount is served there
+    ],
+)
+async def test_a_callback_may_run_the_forwarding_check_itself(
+    state: int, local: bool, refused: bool
+) -> None:
+    steps: list[str] = []
+
+    async def mint(req: Request, data: FieldData) -> Response:
+        steps.append("callback")
+        await mounted.refuse_on_performance_nodes()
+        steps.append("side effect")
+        return Response(data={})
+
+    operation = PathOperation(
+        mint,
+        forward_performance_standby=True,
+        forward_performance_secondary=True,
+        callback_checks_forwarding=True,
+    )
+    mounted = Backend(paths=[Path(pattern="mint", operations={Operation.UPDATE: operation})])
+    await mounted.setup(
+        BackendConfig(
+            storage=InMemoryStorage(),
+            system_view=StaticSystemView(replication=state, is_local_mount=local),
+            logger=logging.getLogger("t"),
+        )
+    )
+    request = req(Operation.UPDATE, "mint")
+    if refused:
+        with pytest.raises(LogicalError) as caught:
+            await mounted.handle_request(request)
+        assert caught.value.message == READ_ONLY_STORAGE
+        # The framework left the check to the callback, which stopped before its side effect.
+        assert steps == ["callback"]
+    else:
+        assert await mounted.handle_request(request) is not None
+        assert steps == ["callback", "side effect"]
+
+
 class BrokenEnvironment(StaticSystemView):
     async def plugin_env(self) -> PluginEnvironment:
         raise RuntimeError("system view unavailable")

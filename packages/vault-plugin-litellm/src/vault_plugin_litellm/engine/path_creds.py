@@ -69,7 +69,11 @@ def creds_paths(backend: LiteLLMBackend) -> list[Path]:
         Path(
             pattern="creds/" + generic_name_regex("name"),
             fields={"name": FieldSchema(FieldType.STRING, "Name of the role.", required=True)},
-            operations={Operation.READ: changing(read, "Mint a LiteLLM key from a role.")},
+            operations={
+                Operation.READ: changing(
+                    read, "Mint a LiteLLM key from a role.", callback_checks_forwarding=True
+                )
+            },
             help_synopsis="Mint a LiteLLM virtual key bound to a lease.",
             help_description=(
                 "Each read mints a new key with the role's models, budget and limits, a unique "
@@ -110,10 +114,15 @@ async def mint(backend: LiteLLMBackend, req: Request, role_name: str) -> Respons
     raw_key = new_raw_key()
     token = hash_key(raw_key)
     system_view = backend.require_system_view()
-    wal_id, mount_default, mount_max = await asyncio.gather(
+    # The standby check (creds declares callback_checks_forwarding) shares the write-ahead
+    # entry's round trip instead of costing one of its own before it. Nothing reaches the
+    # proxy before it has answered. Such nodes refuse the write; if one let it through, the
+    # entry would only make a rollback delete a key that never existed.
+    wal_id, mount_default, mount_max, _ = await asyncio.gather(
         put_wal(req.storage, KEY_WAL, wal_data(token, role=role.name), clock=backend.clock),
         system_view.default_lease_ttl(),
         system_view.max_lease_ttl(),
+        backend.refuse_on_performance_nodes(),
     )
     try:
         plan = _plan(backend, req, role, raw_key, ids, mount_default, mount_max)

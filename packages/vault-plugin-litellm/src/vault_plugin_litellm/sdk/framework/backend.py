@@ -221,8 +221,10 @@ class Backend:
             if operation is Operation.HELP:
                 return await self.__path_help(req, compiled)
             raise UnsupportedOperationError()
-        if handler.forward_performance_standby or handler.forward_performance_secondary:
-            await self.__refuse_on_performance_nodes(
+        if (
+            handler.forward_performance_standby or handler.forward_performance_secondary
+        ) and not handler.callback_checks_forwarding:
+            await self.refuse_on_performance_nodes(
                 standby=handler.forward_performance_standby,
                 secondary=handler.forward_performance_secondary,
             )
@@ -267,9 +269,14 @@ class Backend:
     def secret(self, kind: str) -> SecretType | None:
         return self.secrets.get(kind)
 
-    # -- internals --------------------------------------------------------------------------
-
-    async def __refuse_on_performance_nodes(self, *, standby: bool, secondary: bool) -> None:
+    async def refuse_on_performance_nodes(
+        self, *, standby: bool = True, secondary: bool = True
+    ) -> None:
+        """Raise the host's read-only error on a performance standby (``standby``) or, for a
+        mount that is not local, a performance secondary (``secondary``): the host then
+        forwards the request to the active node. The framework runs it before the callback of
+        a forwarded operation, unless the operation declares ``callback_checks_forwarding``:
+        then the callback calls it, before any side effect outside storage."""
         system_view = self.system_view
         if system_view is None:
             return
@@ -278,6 +285,8 @@ class Backend:
             raise LogicalError(READ_ONLY_STORAGE)
         if secondary and state & _PERFORMANCE_SECONDARY and not await system_view.local_mount():
             raise LogicalError(READ_ONLY_STORAGE)
+
+    # -- internals --------------------------------------------------------------------------
 
     async def __renew_or_revoke(self, req: Request) -> Response | None:
         if req.secret is None:

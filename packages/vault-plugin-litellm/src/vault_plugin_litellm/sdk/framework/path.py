@@ -45,6 +45,12 @@ class PathOperation:
     ``forward_performance_standby`` / ``_secondary`` make the framework refuse the request
     with the host's read-only error on such nodes, which makes the host forward it to the
     active node (for handlers with external side effects before their storage write).
+
+    The check costs a host round trip before the callback starts. A callback whose first step
+    is a storage write may set ``callback_checks_forwarding`` and call
+    :meth:`~.backend.Backend.refuse_on_performance_nodes` itself, alongside that write: it must
+    have the check's answer before any side effect outside the host's storage (a storage
+    write is refused on such nodes anyway).
     """
 
     callback: OperationFunc
@@ -56,6 +62,7 @@ class PathOperation:
     deprecated: bool = False
     forward_performance_standby: bool = False
     forward_performance_secondary: bool = False
+    callback_checks_forwarding: bool = False
     display_attrs: DisplayAttributes | None = None
 
 
