@@ -145,3 +145,20 @@ async def test_a_request_ending_inside_a_message_is_internal(echo_state: EchoSta
         assert reply.status() == "13"
         assert "inside a gRPC message" in dict(reply.trailers)["grpc-message"]
         await peer.close()
+
+
+async def test_each_call_on_a_connection_keeps_its_own_deadline(echo_state: EchoState) -> None:
+    # One timer serves the connection: a later call with a nearer deadline must move it, and
+    # a call with a far deadline must outlive the others.
+    async with serving(Limits(), echo_state) as (_, port):
+        peer = await RawPeer.start(port)
+        for stream_id, timeout in ((1, "10S"), (3, "300m"), (5, "100m")):
+            block = request_headers(SLOW, [("grpc-timeout", timeout)])
+            peer.send_frame(HEADERS, Flag.END_HEADERS, stream_id, block)
+            peer.send_frame(DATA, Flag.END_STREAM, stream_id, grpc_message(b""))
+        deadline_exceeded = str(int(StatusCode.DEADLINE_EXCEEDED))
+        assert (await read_reply(peer, 5)).status() == deadline_exceeded
+        assert (await read_reply(peer, 3)).status() == deadline_exceeded
+        echo_state.release.set()
+        assert (await read_reply(peer, 1)).status() == "0"
+        await peer.close()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections import OrderedDict
 from typing import Any
 
 from . import frames
@@ -151,7 +152,8 @@ class H2Connection(asyncio.Protocol):
         self._preface_pending = not self.is_client
         self._decoder = Decoder(max_header_list_size=limits.max_header_list)
         self._streams: dict[int, Any] = {}
-        self._closed_streams: dict[int, int] = {}  # stream id -> RESET_BY_US / ... (bounded)
+        # Stream id -> RESET_BY_US / RESET_BY_PEER / ENDED, oldest first, bounded.
+        self._closed_streams: OrderedDict[int, int] = OrderedDict()
         # A header block in progress: [stream id, HEADERS flags, block, frames, priority error]
         self._header_block: list[Any] | None = None
         self._batch: list[bytes] | None = None
@@ -410,7 +412,7 @@ class H2Connection(asyncio.Protocol):
         closed = self._closed_streams
         closed[stream_id] = how
         if len(closed) > self.limits.max_closed_streams:
-            del closed[next(iter(closed))]
+            closed.popitem(last=False)  # O(1), where a plain dict would rescan its holes
 
     def _is_idle(self, stream_id: int) -> bool:
         if stream_id & 1 == self._peer_parity:

@@ -83,8 +83,10 @@ def parse_request(headers: list[Header]) -> Request:
     host: str | None = None
     out = Request("", "")
     metadata = out.metadata
+    checked = _checked
     for header in headers:
-        check_field(header)
+        if header not in checked:
+            check_field(header)
         name, value = header
         if name[0] == ":":
             if regular:
@@ -146,8 +148,10 @@ def parse_response(headers: list[Header]) -> dict[str, str]:
     """Check a response header section (§8.3.2); its fields by name, ``:status`` included."""
     out: dict[str, str] = {}
     regular = False
+    checked = _checked
     for header in headers:
-        check_field(header)
+        if header not in checked:
+            check_field(header)
         name, value = header
         if name[0] == ":":
             if regular:
@@ -168,8 +172,10 @@ def parse_response(headers: list[Header]) -> dict[str, str]:
 def parse_trailers(headers: list[Header]) -> dict[str, str]:
     """Check a trailer section (no pseudo-header fields, §8.1); its fields by name."""
     out: dict[str, str] = {}
+    checked = _checked
     for header in headers:
-        check_field(header)
+        if header not in checked:
+            check_field(header)
         name, value = header
         if name[0] == ":":
             raise MalformedError(f"pseudo-header field {_show(name)} in trailers")

@@ -55,6 +55,7 @@ Req_co = TypeVar("Req_co", covariant=True)
 Resp = TypeVar("Resp")
 
 TLS_HANDSHAKE_TIMEOUT = 10.0
+_NEVER = float("inf")
 
 _RESPONSE_HEADERS = encode_headers([(":status", "200"), ("content-type", "application/grpc")])
 _TRAILERS_OK = encode_headers([("grpc-status", "0")])
@@ -171,12 +172,12 @@ class _ServerStream(StreamBase):
     __slots__ = (
         "context",
         "data_left",
+        "deadline",
         "method",
         "queue",
         "request",
         "sent_headers",
         "task",
-        "timer",
     )
 
     def __init__(
@@ -189,7 +190,7 @@ class _ServerStream(StreamBase):
         # Complete messages a streaming handler has not read, with the window they hold.
         self.queue: asyncio.Queue[tuple[bytes, int] | None] | None = None
         self.task: asyncio.Task[None] | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline: float | None = None  # loop time when grpc-timeout runs out
         self.sent_headers = False
         self.data_left: int | None = None  # what content-length still announces
 
@@ -251,6 +252,8 @@ class ServerConnection(H2Connection):
         self._server = server
         self._draining = False
         self._peer = ""
+        self._sweep: asyncio.TimerHandle | None = None  # see _watch_deadline
+        self._sweep_at = _NEVER
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -265,6 +268,9 @@ class ServerConnection(H2Connection):
         self.abort_all()
 
     def abort_all(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         for stream in list(self._streams.values()):
             self._release(stream)
         self._streams.clear()
@@ -310,7 +316,7 @@ class ServerConnection(H2Connection):
         stream.data_left = request.content_length
         self._streams[stream_id] = stream
         if timeout is not None:
-            stream.timer = self._loop.call_later(timeout, self._deadline_passed, stream)
+            self._watch_deadline(stream, timeout)
         if method.kind is Kind.BIDI_STREAM:
             stream.queue = asyncio.Queue()
             stream.task = self._loop.create_task(self._run_stream(stream, self._iter_queue(stream)))
@@ -428,9 +434,37 @@ class ServerConnection(H2Connection):
         code = StatusCode.RESOURCE_EXHAUSTED if exc.too_large else StatusCode.INTERNAL
         self._end(stream, code, str(exc))
 
-    def _deadline_passed(self, stream: _ServerStream) -> None:
-        stream.timer = None
-        self._end(stream, StatusCode.DEADLINE_EXCEEDED, "deadline exceeded", ErrorCode.CANCEL)
+    def _watch_deadline(self, stream: _ServerStream, timeout: float) -> None:
+        """Enforce ``grpc-timeout``: one timer per connection, set for the nearest deadline.
+
+        Calls usually end long before their deadline (the host sends 90 s), so a timer per
+        call would mostly be armed and cancelled for nothing; this costs a comparison.
+        """
+        deadline = self._loop.time() + timeout
+        stream.deadline = deadline
+        if deadline < self._sweep_at:
+            if self._sweep is not None:
+                self._sweep.cancel()
+            self._sweep_at = deadline
+            self._sweep = self._loop.call_at(deadline, self._expire_deadlines)
+
+    def _expire_deadlines(self) -> None:
+        self._sweep = None
+        self._sweep_at = _NEVER
+        now = self._loop.time()
+        nearest = _NEVER
+        for stream in list(self._streams.values()):
+            deadline = stream.deadline
+            if deadline is None:
+                continue
+            if deadline <= now:
+                message = "deadline exceeded"
+                self._end(stream, StatusCode.DEADLINE_EXCEEDED, message, ErrorCode.CANCEL)
+            elif deadline < nearest:
+                nearest = deadline
+        if nearest < _NEVER:
+            self._sweep_at = nearest
+            self._sweep = self._loop.call_at(nearest, self._expire_deadlines)
 
     # -- outgoing ------------------------------------------------------------------------
     def _end(
@@ -439,6 +473,8 @@ class ServerConnection(H2Connection):
         code: StatusCode,
         message: str,
         rst: ErrorCode = ErrorCode.NO_ERROR,
+        *,
+        by_handler: bool = False,
     ) -> None:
         """Finish a call: its status (unless written already), and a reset if the client is
         still sending. The handler is cancelled unless it is the one finishing."""
@@ -455,13 +491,12 @@ class ServerConnection(H2Connection):
         else:
             out(frames.rst_stream(stream.id, rst))
             self.close_stream(stream, RESET_BY_US)
-        self._release(stream)
-        self._maybe_finish_draining()
+        if not by_handler:
+            self._release(stream)
+        if self._draining:
+            self._maybe_finish_draining()
 
     def _release(self, stream: _ServerStream) -> None:
-        if stream.timer is not None:
-            stream.timer.cancel()
-            stream.timer = None
         task = stream.task
         if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
@@ -485,13 +520,13 @@ class ServerConnection(H2Connection):
             response = await method.func(method.decode(request), stream.context)
             payload = frame_message(response.SerializeToString())
         except RpcError as exc:
-            self._end(stream, exc.code, exc.message)
+            self._end(stream, exc.code, exc.message, by_handler=True)
             return
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("unhandled error in %s", stream.context.method)
-            self._end(stream, StatusCode.INTERNAL, "internal error in the plugin")
+            self._end(stream, StatusCode.INTERNAL, "internal error in the plugin", by_handler=True)
             return
         if self._write_paused:
             await self.wait_writable()
@@ -504,7 +539,7 @@ class ServerConnection(H2Connection):
                 + self.headers_frames(stream.id, _TRAILERS_OK, True)
             )
             stream.local_closed = True
-            self._end(stream, StatusCode.OK, "")
+            self._end(stream, StatusCode.OK, "", by_handler=True)
             return
         self.write(self.headers_frames(stream.id, _RESPONSE_HEADERS, False))
         stream.sent_headers = True
@@ -512,7 +547,7 @@ class ServerConnection(H2Connection):
             await self.send_data(stream, payload, False)
         except ConnectionResetError:
             return
-        self._end(stream, StatusCode.OK, "")
+        self._end(stream, StatusCode.OK, "", by_handler=True)
 
     async def _run_stream(self, stream: _ServerStream, request: Any) -> None:
         method = stream.method
@@ -527,7 +562,7 @@ class ServerConnection(H2Connection):
                     stream.sent_headers = True
                 await self.send_data(stream, frame_message(response.SerializeToString()), False)
         except RpcError as exc:
-            self._end(stream, exc.code, exc.message)
+            self._end(stream, exc.code, exc.message, by_handler=True)
             return
         except asyncio.CancelledError:
             raise
@@ -535,6 +570,6 @@ class ServerConnection(H2Connection):
             return
         except Exception:
             log.exception("unhandled error in %s", stream.context.method)
-            self._end(stream, StatusCode.INTERNAL, "internal error in the plugin")
+            self._end(stream, StatusCode.INTERNAL, "internal error in the plugin", by_handler=True)
             return
-        self._end(stream, StatusCode.OK, "")
+        self._end(stream, StatusCode.OK, "", by_handler=True)
