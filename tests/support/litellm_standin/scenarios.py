@@ -429,8 +429,9 @@ SCENARIOS: dict[str, Scenario] = {
 
 # Why a difference is expected: (scenario, call label, where) patterns (fnmatch) and the reason.
 _BATCHED = (
-    "the real proxy writes spend and last_active to the key row in batches every 10 s, for"
-    " refused LLM calls too; what a read shows depends on where the batch clock stands"
+    "the real proxy records a key's use (its spend, and last_active for any request made with"
+    " it, refused LLM calls included; the stand-in sets last_active only with spend) in batches"
+    " written every 10 s, so what a read shows depends on where the batch clock stands"
 )
 _FIGURES = (
     "the stand-in charges every mock call 10 prompt and 20 completion tokens; with a budget the"
