@@ -1,6 +1,9 @@
 """HPACK header compression (RFC 7541): a full decoder and a stateless encoder.
 
-The decoder keeps the dynamic table the peer's encoder (grpc-go) fills. Our encoder never
+The decoder keeps the dynamic table the peer's encoder (grpc-go) fills, within the 4,096 octets
+we allow, and stops at the header list size we advertise (64 KiB by default: RFC 7541 sizes,
+name + value + 32 per field), so a few octets referencing a large table entry again and again
+cannot expand into megabytes. Integers are limited to 5 continuation octets. Our encoder never
 indexes, so the peer's decoder needs no state from us and we never track its table size;
 what we send is a handful of short, mostly constant headers, pre-encoded once.
 """
