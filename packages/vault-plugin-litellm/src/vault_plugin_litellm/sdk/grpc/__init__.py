@@ -5,9 +5,12 @@ neither offer nor accept a signature for, so TLS must be Python's ``ssl``; relay
 bytes to a grpcio server costs a hop and thread hand-offs on every call (see
 docs/go-plugin-protocol.md §5.4-§5.6 and §9). Speaking HTTP/2 directly in the event loop that
 terminates TLS keeps each call to one loop, one thread.
+
+Everything a peer can make it spend is bounded: see :mod:`.limits` for the values and why.
 """
 
 from .channel import Channel, ClientConnection, connect_tcp, connect_unix
+from .limits import Limits
 from .server import Kind, Server, ServerContext
 from .status import RpcError, StatusCode
 
@@ -15,6 +18,7 @@ __all__ = [
     "Channel",
     "ClientConnection",
     "Kind",
+    "Limits",
     "RpcError",
     "Server",
     "ServerContext",
