@@ -439,3 +439,19 @@ async def test_a_response_to_a_peer_that_does_not_read_waits_instead_of_bufferin
         assert peak[0] < 256 << 10  # the 64 KiB pause mark and one frame, not 8 MiB
         assert not conn.closed  # a slow reader is no flood: the response just waits
         writer.transport.abort()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_receive_message", 0),
+        ("max_receive_message", 1 << 32),
+        ("stream_window", 1000),
+        ("connection_window", 1 << 31),
+        ("max_concurrent_streams", -1),
+        ("max_header_list", 1.5),
+    ],
+)
+def test_limits_refuse_values_the_protocol_cannot_carry(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"Limits.{field}"):
+        Limits(**{field: value})  # type: ignore[arg-type]
