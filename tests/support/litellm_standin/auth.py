@@ -22,6 +22,7 @@ from tests.support.litellm_standin.store import (
     Store,
     hash_token,
     key_name,
+    names,
     stored,
     utc_now,
 )
@@ -40,6 +41,12 @@ ROUTE_FAMILIES: Mapping[str, frozenset[str]] = {
     "info_routes": INFO_ROUTES,
     "management_routes": INTERNAL_USER_ROUTES | INFO_ROUTES | {"/user/new"},
 }
+
+
+# Where else the proxy looks for a credential (docs/litellm-api.md §2.1); the client uses none.
+_OTHER_CREDENTIAL_HEADERS = names(
+    "x-litellm-api-key api-key x-api-key x-goog-api-key ocp-apim-subscription-key"
+)
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ def authenticate(
     llm: LLMCall | None = None,
 ) -> Caller:
     lowered = {name.lower(): value for name, value in headers.items()}
-    if any(name in lowered for name in ("x-litellm-api-key", "x-api-key", "api-key")):
+    if any(name in lowered for name in _OTHER_CREDENTIAL_HEADERS):
         raise NotModelled("a credential in a header other than Authorization")
     credential = lowered.get("authorization")
     if not credential:

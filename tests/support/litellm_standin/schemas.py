@@ -2,28 +2,24 @@
 
 The real proxy validates bodies with pydantic through FastAPI; declaring the same types in the
 same order makes the 422 ``detail`` lists come out the same. A field the real proxy knows but the
-stand-in does not model is refused with 501 (:func:`refuse_unmodelled`), never ignored.
+stand-in does not model is refused with 501 (:func:`validate`), never ignored.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tests.support.litellm_standin.errors import NotModelled, ValidationFailure
+from tests.support.litellm_standin.store import names
 
 # Refused with 403 when truthy without a licence; when falsy they are kept inside ``metadata``.
-PREMIUM_FIELDS = (
-    "disable_global_guardrails",
-    "guardrails",
-    "policies",
-    "tags",
-    "prompts",
-    "allowed_passthrough_routes",
-    "denied_passthrough_routes",
+PREMIUM_FIELDS = names(
+    """disable_global_guardrails guardrails policies tags prompts allowed_passthrough_routes
+    denied_passthrough_routes"""
 )
 
 
@@ -141,13 +137,14 @@ class ListQuery(_Body):
 Parsed = TypeVar("Parsed", bound=BaseModel)
 
 
-def validate(model: type[Parsed], data: object, where: str) -> Parsed:
-    """``model`` from ``data``, or the 422 the proxy gives (loc prefixed with ``where``)."""
+def validate(model: type[Parsed], data: Any, where: str = "body", *ignored: str) -> Parsed:
+    """``model`` from ``data``, or the 422 the proxy gives (loc prefixed with ``where``); then
+    any field the stand-in does not model (and the proxy does not ignore) is refused with 501."""
     if data is None and where == "body":
         raise ValidationFailure([{"type": "missing", "loc": ["body"], "msg": "Field required"}])
     try:
         # FastAPI validates bodies with from_attributes, which decides the error for non-objects.
-        return model.model_validate(data, from_attributes=True)
+        parsed = model.model_validate(data, from_attributes=True)
     except ValidationError as exc:
         raise ValidationFailure(
             [
@@ -155,9 +152,7 @@ def validate(model: type[Parsed], data: object, where: str) -> Parsed:
                 for error in exc.errors()
             ]
         ) from None
-
-
-def refuse_unmodelled(sent: Iterable[str], model: type[BaseModel], *also: str) -> None:
-    for name in sent:
-        if name not in model.model_fields and name not in also:
+    for name in data:
+        if name not in model.model_fields and name not in ignored:
             raise NotModelled(f"the field {name!r}", name)
+    return parsed
