@@ -187,6 +187,7 @@ async def test_an_enterprise_only_setting_is_a_400_that_says_so(engine: Engine) 
     refused = await engine.host.read("creds/dev")
     assert refused.status == 400
     assert "Enterprise licence" in refused.error
+    assert 'minting a key for role "dev"' in refused.error  # which role to fix
     assert not [k for k in engine.stored() if k.startswith(("wal/", "keys/"))]
 
 

@@ -136,7 +136,10 @@ async def mint(backend: LiteLLMBackend, req: Request, role_name: str) -> Respons
         exists = not isinstance(exc, LiteLLMError) or exc.maybe_processed
         await _abandon(backend, req, token, wal_id, config, key_may_exist=exists)
         raise from_proxy_error(
-            exc, action="minting a key", url=config.url, mount_point=req.mount_point
+            exc,
+            action=f'minting a key for role "{role.name}"',
+            url=config.url,
+            mount_point=req.mount_point,
         ) from None
     except asyncio.CancelledError:
         raise  # the host gave up on the request: rollback deletes the key
@@ -256,8 +259,9 @@ async def _generate(client: AsyncLiteLLMClient, plan: _Plan, alias: str) -> Gene
         fitted = expiry.fitted_ttl(plan.ttl, cap)
         if fitted is None or fitted <= timedelta(0):
             raise Refusal(
-                f"the proxy caps key durations at {int(cap.total_seconds())}s "
-                "(upperbound_key_generate_params), too short for a lease"
+                f'role "{plan.role.name}": the proxy caps key durations at '
+                f"{int(cap.total_seconds())}s (upperbound_key_generate_params), too short for a "
+                "lease"
             ) from None
         plan.warnings.append(_shortened(plan.ttl, fitted, "caps key durations"))
         plan.ttl, plan.duration = fitted, int(cap.total_seconds())
@@ -283,8 +287,8 @@ def _shortened(ttl: timedelta, fitted: timedelta, why: str) -> str:
 def _alias_taken(plan: _Plan, alias: str) -> str:
     if plan.template.has_random:
         return (
-            f"LiteLLM refused {ALIAS_ATTEMPTS} aliases in a row as taken (last: {alias!r}); "
-            "check the role's key_alias_template"
+            f'role "{plan.role.name}": LiteLLM refused {ALIAS_ATTEMPTS} aliases in a row as '
+            f"taken (last: {alias!r}); check the role's key_alias_template"
         )
     return (
         f'role "{plan.role.name}": the alias {alias!r} is already used by another LiteLLM key; '
