@@ -172,15 +172,15 @@ def test_invalid_json_is_a_bad_request(text: str) -> None:
         translate.decode_object(text, "secret internal data")
 
 
-@pytest.mark.parametrize("depth", [2_000, 20_000])
-def test_data_nested_deeper_than_the_decoder_goes_names_the_field(depth: int) -> None:
+@pytest.mark.parametrize(("depth", "key"), [(2_000, "junk"), (20_000, 'say "hi" \\')])
+def test_data_nested_deeper_than_the_decoder_goes_names_the_field(depth: int, key: str) -> None:
     # The host passes on bodies nested up to 10,000 levels (the limit of Go's decoder).
-    text = '{"a": [1], "junk": ' + "[" * depth + "]" * depth + ', "b": "[[{\\"["}'
+    text = f'{{"a": [1], {json.dumps(key)}: ' + "[" * depth + "]" * depth + ', "b": "[[{\\"["}'
     with pytest.raises(BadRequestError) as info:
         translate.decode_object(text, "request data")
     assert info.value.message == (
-        f'request data nests {depth + 1} levels deep in field "junk", more than this plugin '
-        "can decode"
+        f"request data nests {depth + 1} levels deep in field {json.dumps(key)}, more than "
+        "this plugin can decode"
     )
     assert info.value.err_type == 4
 

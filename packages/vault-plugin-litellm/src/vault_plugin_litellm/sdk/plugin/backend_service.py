@@ -21,10 +21,12 @@ from ..grpc import Channel, RpcError, Server, ServerContext, StatusCode
 from ..logical import (
     BackendConfig,
     BackendFactory,
+    BadRequestError,
     LogicalBackend,
     LogicalError,
     Operation,
     UnsupportedOperationError,
+    UserError,
     make_backend,
 )
 from .storage_client import GrpcStorage
@@ -207,6 +209,10 @@ class BackendService:
             req = request_from_proto(args.request, operation)
             req.storage = inst.storage
             found, exists = await inst.backend.handle_existence_check(req)
+        except BadRequestError as exc:
+            # From an existence check only a UserError is a 400; the host answers any other
+            # error type with 500 "internal error" (docs/host-behaviour.md §4).
+            return pb.HandleExistenceCheckReply(err=error_to_proto(UserError(exc.message)))
         except LogicalError as exc:
             return pb.HandleExistenceCheckReply(err=error_to_proto(exc))
         except Exception as exc:

@@ -7,6 +7,7 @@ must never be ``""`` (``"null"`` stands for no data); every lease needs an ``iss
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,11 +61,55 @@ def decode_object(text: str, what: str) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise BadRequestError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        # Go decodes up to 10,000 levels and the host passes such bodies on; Python's decoder
+        # stops at its recursion limit (about 1,000 levels, less the caller's stack).
+        field, depth = deepest_field(text)
+        where = f" in field {json.dumps(field, ensure_ascii=False)}" if field is not None else ""
+        raise BadRequestError(
+            f"{what} nests {depth} levels deep{where}, more than this plugin can decode"
+        ) from None
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise BadRequestError(f"{what} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+# Strings (skipped whole, escapes included) and the tokens that change or reveal nesting.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}:]', re.DOTALL)
+
+
+def deepest_field(text: str) -> tuple[str | None, int]:
+    """The top-level key of a JSON object whose value nests deepest, and that depth (the
+    document's own depth, with no key, when it is not an object). Linear in ``text`` and
+    without recursion, for documents too deep to decode."""
+    depth = deepest = 0
+    field: str | None = None
+    current: str | None = None
+    last_string = '""'
+    top_is_object = text.lstrip().startswith("{")
+    for match in _JSON_TOKEN.finditer(text):
+        lexeme = match.group()
+        if lexeme in ("[", "{"):
+            depth += 1
+            if depth > deepest:
+                deepest, field = depth, current
+        elif lexeme in ("]", "}"):
+            depth -= 1
+        elif lexeme == ":":
+            if depth == 1 and top_is_object:
+                current = _key_text(last_string)
+        else:
+            last_string = lexeme
+    return (field if top_is_object else None), deepest
+
+
+def _key_text(literal: str) -> str:
+    try:
+        return str(json.loads(literal))
+    except ValueError:  # an escape JSON does not know: the decoder refuses it anyway
+        return literal[1:-1]
 
 
 # -- leases and secrets ---------------------------------------------------------------------
