@@ -55,6 +55,16 @@ class Proxy:
         )
         return response.status_code
 
+    def get_as(self, key: str, path: str, params: dict[str, str] | None = None) -> int:
+        """Status of a GET made with ``key`` as the credential."""
+        response = httpx.get(
+            f"{self.url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        )
+        return response.status_code
+
     def new_admin_key(self) -> tuple[str, str]:
         """A fresh proxy_admin user and its virtual key: ``(user_id, key)``."""
         user_id = f"vault-engine-test-{uuid.uuid4().hex[:10]}"

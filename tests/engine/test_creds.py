@@ -200,3 +200,17 @@ async def test_a_refused_admin_key_is_a_403_that_says_to_fix_config(engine: Engi
     assert refused.status == 403
     assert "config" in refused.error
     assert admin_key not in refused.error
+
+
+async def test_a_minted_key_may_call_llm_routes_only(engine: Engine) -> None:
+    """Keys are llm_api keys unless the role says otherwise: one consumer's key cannot read
+    another's details (LiteLLM 1.108 lets ownerless default keys read each other's info)."""
+    await engine.configure()
+    await engine.role()
+    first, second = (await engine.creds()).data, (await engine.creds()).data
+    assert first is not None
+    assert second is not None
+    key = first["key"]
+    assert engine.proxy.get_as(key, "/key/info", {"key": second["token"]}) == 403
+    assert engine.proxy.get_as(key, "/key/info") == 403
+    assert engine.proxy.chat(key) == 200
