@@ -125,6 +125,8 @@ def _merge(existing: EngineConfig | None, data: FieldData) -> tuple[EngineConfig
         key = _check_admin_key(data.get_str("admin_key"))
         changed_key = existing is None or key != existing.admin_key
         values["admin_key"] = key
+        if changed_key:
+            values["admin_key_rotated_at"] = ""  # that was the replaced key's rotation
     if "ca_cert" in data.raw:
         values["ca_cert"] = _check_ca_cert(data.get_str("ca_cert"))
     if "timeout" in data.raw or existing is None:

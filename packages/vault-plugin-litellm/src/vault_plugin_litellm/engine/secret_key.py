@@ -24,6 +24,7 @@ from litellm_client import (
 
 from vault_plugin_litellm.sdk.framework import FieldData, LeaseTTLError, SecretType, compute_ttl
 from vault_plugin_litellm.sdk.logical import (
+    READ_ONLY_STORAGE,
     LogicalError,
     Request,
     Response,
@@ -45,12 +46,24 @@ log = logging.getLogger(__name__)
 def key_secret(backend: LiteLLMBackend) -> SecretType:
     @answer_refusals
     async def renew(req: Request, data: FieldData) -> Response:
+        await _refuse_on_standby(backend)
         return await renew_key(backend, req)
 
     async def revoke(req: Request, data: FieldData) -> None:
+        await _refuse_on_standby(backend)
         await revoke_key(backend, req)
 
     return SecretType(SECRET_TYPE, renew=renew, revoke=revoke)
+
+
+async def _refuse_on_standby(backend: LiteLLMBackend) -> None:
+    """Only the active node may renew or revoke. OpenBao up to 2.6.1 runs ``sys/leases/renew``
+    and ``revoke`` on the standby that received them, then fails to store the lease: had the
+    proxy been asked first, the key's expiry would move (or the key would go) while the lease
+    stayed as it was. (Later hosts forward these requests before a standby's plugin sees
+    them; on any host, the read-only error is what asks for the active node.)"""
+    if await backend.is_performance_standby():
+        raise LogicalError(READ_ONLY_STORAGE)
 
 
 def _token(req: Request) -> tuple[str, str, str]:
