@@ -8,7 +8,8 @@ The order of work is what makes a crash safe:
 3. the response is built and the write-ahead entry removed; the host registers the lease.
 
 A crash before 3 leaves the write-ahead entry, and rollback deletes the key: no lease was ever
-handed out for it. The index entry lets ``tidy`` tell keys with a lease from keys without.
+handed out for it. So does a failed create the proxy may still carry out late. The index entry
+lets ``tidy`` tell keys with a lease from keys without.
 """
 
 from __future__ import annotations
@@ -132,9 +133,14 @@ async def mint(backend: LiteLLMBackend, req: Request, role_name: str) -> Respons
         await _abandon(backend, req, token, wal_id, config)
         raise
     except (LiteLLMError, TimeoutError) as exc:
-        # A request the proxy never received (connection refused) created nothing.
+        # A request the proxy never received (connection refused) created nothing. One it may
+        # have received can still create the key after it was deleted here (a slow proxy
+        # finishes it later): the write-ahead entry stays, and rollback deletes the key again
+        # once no request of this mint can be in flight.
         exists = not isinstance(exc, LiteLLMError) or exc.maybe_processed
-        await _abandon(backend, req, token, wal_id, config, key_may_exist=exists)
+        await _abandon(
+            backend, req, token, None if exists else wal_id, config, key_may_exist=exists
+        )
         raise from_proxy_error(
             exc,
             action=f'minting a key for role "{role.name}"',
