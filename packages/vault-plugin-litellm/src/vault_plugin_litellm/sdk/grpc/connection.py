@@ -220,6 +220,8 @@ class H2Connection(asyncio.Protocol):
         self._wake_senders()
 
     def data_received(self, data: bytes) -> None:
+        if self.closed:  # after a connection error, nothing more is read (TLS may still deliver)
+            return
         buf = self._buf
         buf += data
         batch: list[bytes] = []
