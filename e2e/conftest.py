@@ -103,10 +103,15 @@ def litellm(request: pytest.FixtureRequest) -> Iterator[LiteLLM]:
         yield proxy
         proxy.close()
         return
+    if plugin_url:
+        pytest.fail(
+            "E2E_PLUGIN_LITELLM_URL names the proxy the plugin must use, but the stand-in runs "
+            "on this machine's loopback, where such a plugin cannot reach it: add -m live"
+        )
     from tests.support.litellm_standin import StandIn
 
     with StandIn(master_key="sk-e2e-master-" + secrets.token_hex(8)) as standin:
-        proxy = LiteLLM(standin.url, standin.master_key, "standin", plugin_url)
+        proxy = LiteLLM(standin.url, standin.master_key, "standin")
         yield proxy
         proxy.close()
 

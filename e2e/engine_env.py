@@ -5,7 +5,11 @@ one per version in ``OPENBAO_VERSIONS``) or, in external-server mode, a server t
 already running: ``E2E_BAO_ADDR``, ``E2E_BAO_TOKEN`` and ``E2E_PLUGIN_DIR`` (the server's
 plugin directory, writable from here). In that mode tests that need to control the server's
 processes (kill the plugin, restart the server) are not run; they carry the
-``local_server`` marker, and ``-m "not local_server"`` deselects them.
+``local_server`` marker, and ``-m "not local_server"`` deselects them. The engine is registered
+there under a name of its own per module (``litellm-e2e-<hex>``), so an operator's ``litellm``
+and other runs are left alone, and is deregistered afterwards. ``E2E_PLUGIN_PYTHON`` names the
+interpreter the launcher's ``#!`` line points at, as the *server* sees it (default: this one),
+for a server in a container with the plugin installed in its own environment.
 
 The LiteLLM proxy is the in-project stand-in or a real proxy (``LITELLM_URL`` and
 ``LITELLM_MASTER_KEY``). ``E2E_PLUGIN_LITELLM_URL`` overrides the URL the *plugin* is given,
@@ -54,9 +58,11 @@ def external_server() -> tuple[str, str, Path] | None:
     return addr, token, Path(plugins)
 
 
-def install_engine(plugin_dir: Path, name: str = ENGINE_NAME) -> Launcher:
+def install_engine(
+    plugin_dir: Path, name: str = ENGINE_NAME, python: str | None = None
+) -> Launcher:
     """The engine's launcher, as ``vault-plugin-litellm install`` writes it."""
-    return write_launcher(plugin_dir, name, ENGINE_ENTRY)
+    return write_launcher(plugin_dir, name, ENGINE_ENTRY, python=python)
 
 
 @dataclass
@@ -178,14 +184,7 @@ def start_target(
     """Yield an engine target: the external server if one is named, else a dev server."""
     external = external_server()
     if external is not None:
-        addr, token, plugin_dir = external
-        bao = Bao(addr, token)
-        launcher = install_engine(plugin_dir)
-        register_plugin(bao, ENGINE_NAME, launcher.sha256, launcher.command)
-        try:
-            yield EngineTarget(bao, plugin_dir, version="external", litellm=litellm)
-        finally:
-            bao.close()
+        yield from _external_target(*external, litellm)
         return
     server = OpenBaoServer(workdir, version=version, env=env)
     server.start()
@@ -196,3 +195,47 @@ def start_target(
         yield EngineTarget(bao, server.plugin_dir, version, litellm, server, launcher)
     finally:
         server.stop()
+
+
+def _external_target(
+    addr: str, token: str, plugin_dir: Path, litellm: LiteLLM
+) -> Iterator[EngineTarget]:
+    """The engine on a server these tests did not start, under a name no one else uses."""
+    name = f"{ENGINE_NAME}-e2e-{uuid.uuid4().hex[:8]}"
+    bao = Bao(addr, token)
+    launcher = install_engine(plugin_dir, name, os.environ.get("E2E_PLUGIN_PYTHON") or None)
+    try:
+        register_plugin(bao, name, launcher.sha256, launcher.command)
+        # With the server on this machine, the launcher path is what its plugin process runs,
+        # so the tests see that process (pids()); in a container they see none.
+        yield EngineTarget(bao, plugin_dir, "external", litellm, launcher=launcher, name=name)
+    finally:
+        try:
+            _remove_engine(bao, name)
+        finally:
+            bao.close()
+            launcher.path.unlink(missing_ok=True)
+
+
+def _remove_engine(bao: Bao, name: str) -> None:
+    """Unmount what a failed test left on the shared server, then deregister ``name``."""
+    mounts = bao.ok(bao.read("sys/mounts"))
+    for path, mount in mounts.items():
+        if isinstance(mount, dict) and mount.get("type") == name:
+            bao.ok(bao.delete(f"sys/mounts/{path}"))
+    # Registered without a version, the entry takes the one the plugin reports, and only a
+    # delete naming that version removes it.
+    for version in _catalog_versions(bao, name):
+        params = {"version": version} if version else None
+        bao.ok(bao.request("DELETE", f"sys/plugins/catalog/secret/{name}", params=params))
+    if left := _catalog_versions(bao, name):
+        raise OpenBaoError(f"plugin {name} is still in the catalog (versions {left})")
+
+
+def _catalog_versions(bao: Bao, name: str) -> list[str]:
+    catalog = bao.ok(bao.read("sys/plugins/catalog"))
+    return [
+        str(entry.get("version") or "")
+        for entry in catalog.get("detailed") or []
+        if entry.get("type") == "secret" and entry.get("name") == name
+    ]

@@ -85,6 +85,23 @@ def test_identity_templates_with_a_userpass_entity_and_a_group(
 ) -> None:
     bao = engine_target.bao
     userpass = f"up-{uuid.uuid4().hex[:6]}"
+    group = f"devs-{uuid.uuid4().hex[:6]}"
+    entities: list[str] = []
+    try:
+        _identity_templates(engine_target, engine_mount, userpass, group, entities)
+    finally:
+        # Nothing of this test may stay behind on a shared (external) server.
+        bao.delete(f"identity/group/name/{group}")
+        for entity_id in entities:
+            bao.delete(f"identity/entity/id/{entity_id}")
+        bao.delete(f"sys/policies/acl/{userpass}")
+        bao.delete(f"sys/auth/{userpass}")
+
+
+def _identity_templates(
+    engine_target: EngineTarget, engine_mount: Mount, userpass: str, group: str, entities: list[str]
+) -> None:
+    bao = engine_target.bao
     bao.ok(bao.write(f"sys/auth/{userpass}", {"type": "userpass"}))
     accessor = bao.ok(bao.read("sys/auth"))[f"{userpass}/"]["accessor"]
     policy = f'path "{engine_mount.path}/creds/dev" {{ capabilities = ["read"] }}'
@@ -92,7 +109,7 @@ def test_identity_templates_with_a_userpass_entity_and_a_group(
     bao.ok(bao.write(f"auth/{userpass}/users/alice", {"password": "pw", "policies": userpass}))
     login = bao.request("POST", f"auth/{userpass}/login/alice", {"password": "pw"}, token="")
     auth = login.body["auth"]
-    group = f"devs-{uuid.uuid4().hex[:6]}"
+    entities.append(auth["entity_id"])
     bao.ok(bao.write("identity/group", {"name": group, "member_entity_ids": [auth["entity_id"]]}))
     engine_mount.role(
         user_id=f"{{{{identity.entity.aliases.{accessor}.name}}}}",
@@ -113,7 +130,6 @@ def test_identity_templates_with_a_userpass_entity_and_a_group(
     assert root.status == 400
     assert "user_id" in root.body["errors"][0]
     assert "no entity" in root.body["errors"][0]
-    bao.delete(f"sys/auth/{userpass}")
 
 
 def test_rotate_root_kills_the_old_key_and_keeps_leases(engine_target: EngineTarget) -> None:

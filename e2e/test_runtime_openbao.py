@@ -14,7 +14,9 @@ import pytest
 from e2e.conftest import ExampleEnv
 from e2e.openbao import wait_until
 
-pytestmark = pytest.mark.openbao
+# The example plugin on dev servers these tests start, kill into and read the logs of: never
+# against an external server.
+pytestmark = [pytest.mark.openbao, pytest.mark.local_server]
 
 
 def events(env: ExampleEnv, **match: Any) -> list[dict[str, Any]]:
