@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -58,6 +59,9 @@ from .wal_kinds import ADMIN_KEY_WAL, KEY_WAL, may_be_in_flight
 
 # Raw keys, admin keys and bearer credentials never reach the host's log.
 add_redactor(redact)
+# httpx logs every request at INFO; the client logs its calls at DEBUG with their timing, so
+# the host's log at its default level keeps to what an operator acts on.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 VERSION = f"v{__version__}"
 _PERFORMANCE_STANDBY = 1 << 14

@@ -39,6 +39,7 @@ class RollbackDeferred(Exception):
     """Raised by a rollback callback: the entry may still belong to work in progress (it is
     younger than the callback's own age gate), so it is kept, and no failure is reported."""
 
+
 _log = logging.getLogger(__name__)
 
 
