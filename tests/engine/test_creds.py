@@ -181,6 +181,21 @@ async def test_an_unreachable_proxy_is_a_500_naming_it_and_leaves_nothing(
     assert len(engine.host.leases) == 0
 
 
+async def test_the_largest_values_a_role_accepts_are_minted(engine: Engine) -> None:
+    # One more and LiteLLM's database refuses the key with a 500 (tests/engine/test_roles.py).
+    await engine.configure()
+    await engine.role(
+        max_parallel_requests=2**31 - 1,
+        metadata={"control": "\x01\x1f"},
+        key_request={"tpd_limit": 2**63 - 1},
+    )
+    minted = await engine.creds()
+    assert minted.data is not None
+    info = engine.proxy.admin.key_info(minted.data["token"])
+    assert info.max_parallel_requests == 2**31 - 1
+    assert (info.metadata or {})["control"] == "\x01\x1f"
+
+
 async def test_an_enterprise_only_setting_is_a_400_that_says_so(engine: Engine) -> None:
     await engine.configure()
     await engine.role(tags="team-a")

@@ -76,6 +76,17 @@ async def test_create_read_update_list_delete(engine: Engine) -> None:
         ({"models": MODEL, "tpm_limit": -1}, "tpm_limit"),
         ({"models": MODEL, "rpm_limit": "1.5"}, "rpm_limit"),
         ({"models": MODEL, "max_parallel_requests": 10**13}, "max_parallel_requests"),
+        # What LiteLLM's API takes but its database cannot store (the mint would be a 500).
+        ({"models": MODEL, "max_parallel_requests": 2**31}, "max_parallel_requests"),
+        ({"models": MODEL, "metadata": {"k": "a\x00"}}, "metadata"),
+        ({"models": MODEL, "metadata": {"k\x00": "a"}}, "metadata"),
+        ({"models": MODEL, "key_request": {"aliases": {"a": "\x00"}}}, "key_request.aliases.a"),
+        ({"models": MODEL, "key_request": {"config": {"\x00": 1}}}, "key_request.config"),
+        ({"models": MODEL, "key_request": {"tpd_limit": 2**63}}, "key_request.tpd_limit"),
+        (
+            {"models": MODEL, "key_request": {"max_parallel_requests": 2**31}},
+            "key_request.max_parallel_requests",
+        ),
         ({"models": MODEL, "user_id": "{{identity.entity.id"}, "user_id"),
         ({"models": MODEL, "team_id": "}}oops"}, "team_id"),
         ({"models": MODEL, "metadata": {"vault_role": "x"}}, "metadata"),

@@ -34,6 +34,11 @@ MAX_ALIAS_TEMPLATE = 256
 MAX_ALIAS_LENGTH = 255
 MAX_BUDGET = 1e12
 MAX_LIMIT = 10**12
+MAX_PARALLEL_REQUESTS = 2**31 - 1
+"""LiteLLM keeps max_parallel_requests in a 32-bit column: a larger value is accepted by its
+API and then fails the insert with a 500."""
+MAX_STORED_INT = 2**63 - 1
+"""The largest integer LiteLLM's database (Postgres BIGINT) stores, wherever it is in a key."""
 MAX_CACHED_ROLES = 1024
 
 TIDY_MAX_KEYS = 100_000

@@ -177,7 +177,9 @@ def _checks() -> dict[str, Callable[[Any], Any]]:
         "soft_budget": lambda v: _budget("soft_budget", v),
         "tpm_limit": lambda v: _limit("tpm_limit", v),
         "rpm_limit": lambda v: _limit("rpm_limit", v),
-        "max_parallel_requests": lambda v: _limit("max_parallel_requests", v),
+        "max_parallel_requests": lambda v: _limit(
+            "max_parallel_requests", v, limits.MAX_PARALLEL_REQUESTS
+        ),
         "team_id": lambda v: _id_template("team_id", v),
         "user_id": lambda v: _id_template("user_id", v),
         "metadata": _metadata,
@@ -271,9 +273,9 @@ def _budget(field: str, value: float) -> float:
     return float(value)
 
 
-def _limit(field: str, value: int) -> int:
-    if not 0 <= value <= limits.MAX_LIMIT:
-        raise Refusal(f"{field}: expected a whole number from 0 to {limits.MAX_LIMIT}")
+def _limit(field: str, value: int, most: int = limits.MAX_LIMIT) -> int:
+    if not 0 <= value <= most:
+        raise Refusal(f"{field}: expected a whole number from 0 to {most}")
     return int(value)
 
 
@@ -311,7 +313,33 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
             raise Refusal(
                 f"metadata: the value of {key!r} is longer than {limits.MAX_METADATA_VALUE}"
             )
+        if "\x00" in key or "\x00" in item:
+            raise Refusal(f"metadata: {key!r} {_NUL}")
     return dict(value)
+
+
+# Postgres (LiteLLM's database) stores no NUL character: the proxy accepts the key, then fails
+# to insert it with a 500.
+_NUL = "holds a NUL character (\\u0000), which the proxy's database cannot store"
+
+
+def _storable(value: Any, where: str) -> None:
+    """Refuse what LiteLLM's API takes but its database cannot store: NUL characters and
+    integers beyond 64 bits (anywhere in ``value``, already bounded in size and depth)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise Refusal(f"{where}: a string {_NUL}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not -limits.MAX_STORED_INT - 1 <= value <= limits.MAX_STORED_INT:
+            raise Refusal(f"{where}: {value} does not fit the proxy's 64-bit integers")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                raise Refusal(f"{where}: a key {_NUL}")
+            _storable(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item, where)
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -336,6 +364,13 @@ def _check_key_request(role: Role) -> list[str]:
         )
     if _depth(request) > limits.MAX_KEY_REQUEST_DEPTH:
         raise Refusal(f"key_request: nested deeper than {limits.MAX_KEY_REQUEST_DEPTH} levels")
+    _storable(request, "key_request")
+    parallel = request.get("max_parallel_requests")
+    if isinstance(parallel, int) and parallel > limits.MAX_PARALLEL_REQUESTS:
+        raise Refusal(
+            f"key_request.max_parallel_requests: at most {limits.MAX_PARALLEL_REQUESTS}, "
+            "the largest the proxy stores"
+        )
     for field in ENGINE_FIELDS:
         if field in request:
             raise Refusal(f"key_request.{field}: the engine sets {field} itself; remove it")
