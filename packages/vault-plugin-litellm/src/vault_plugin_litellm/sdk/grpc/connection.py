@@ -222,39 +222,10 @@ class H2Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:  # after a connection error, nothing more is read (TLS may still deliver)
             return
-        buf = self._buf
-        buf += data
         batch: list[bytes] = []
         self._batch = batch
         try:
-            pos = 0
-            if self._preface_pending:
-                # A short wrong start (an HTTP/1.1 probe) is refused now, not after 24 octets.
-                seen = bytes(buf[: len(frames.PREFACE)])
-                if not frames.PREFACE.startswith(seen):
-                    raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "invalid connection preface")
-                if len(seen) < len(frames.PREFACE):
-                    return
-                self._preface_pending = False
-                pos = len(frames.PREFACE)
-            end = len(buf)
-            while end - pos >= 9:
-                length, ftype, flags, stream_id = frames.unpack_header(buf, pos)
-                # We never raise SETTINGS_MAX_FRAME_SIZE, so the default is the limit.
-                if length > frames.DEFAULT_MAX_FRAME_SIZE:
-                    raise ConnectionError_(ErrorCode.FRAME_SIZE_ERROR, "frame too large")
-                if end - pos - 9 < length:
-                    break
-                payload = bytes(buf[pos + 9 : pos + 9 + length])
-                pos += 9 + length
-                try:
-                    self._on_frame(ftype, flags, stream_id, payload)
-                except StreamError as exc:
-                    self._stream_error(exc)
-                if self.closed:
-                    return
-            if pos:
-                del buf[:pos]
+            self._read_frames(data)
         except ConnectionError_ as exc:
             self._abort(exc.code, str(exc))
         except HeaderListTooLarge as exc:
@@ -268,6 +239,38 @@ class H2Connection(asyncio.Protocol):
             self._batch = None
             if batch and self.transport is not None and not self.closed:
                 self.transport.write(b"".join(batch))
+
+    def _read_frames(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        pos = 0
+        if self._preface_pending:
+            # A short wrong start (an HTTP/1.1 probe) is refused now, not after 24 octets.
+            seen = bytes(buf[: len(frames.PREFACE)])
+            if not frames.PREFACE.startswith(seen):
+                raise ConnectionError_(ErrorCode.PROTOCOL_ERROR, "invalid connection preface")
+            if len(seen) < len(frames.PREFACE):
+                return
+            self._preface_pending = False
+            pos = len(frames.PREFACE)
+        end = len(buf)
+        while end - pos >= 9:
+            length, ftype, flags, stream_id = frames.unpack_header(buf, pos)
+            # We never raise SETTINGS_MAX_FRAME_SIZE, so the default is the limit.
+            if length > frames.DEFAULT_MAX_FRAME_SIZE:
+                raise ConnectionError_(ErrorCode.FRAME_SIZE_ERROR, "frame too large")
+            if end - pos - 9 < length:
+                break
+            payload = bytes(buf[pos + 9 : pos + 9 + length])
+            pos += 9 + length
+            try:
+                self._on_frame(ftype, flags, stream_id, payload)
+            except StreamError as exc:
+                self._stream_error(exc)
+            if self.closed:
+                return
+        if pos:
+            del buf[:pos]
 
     # -- writing -------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
