@@ -19,6 +19,7 @@ help:
 	@echo "make live    run the live suite against LITELLM_URL / LITELLM_MASTER_KEY"
 	@echo "make parity  compare the LiteLLM stand-in, call by call, with the proxy at LITELLM_URL"
 	@echo "make bench   print the benchmarks"
+	@echo "make dists   build the three sdists and wheels; install and import each alone"
 	@echo "make lint    ruff and mypy only"
 	@echo "make docs    regenerate docs/paths.md from the engine's path definitions"
 
@@ -56,6 +57,11 @@ live: sync
 parity: sync
 	$(STEP) "the LiteLLM stand-in against the proxy at $$LITELLM_URL" \
 		$(UV) run python -m tests.support.litellm_standin.parity
+
+.PHONY: dists
+dists: sync
+	$(STEP) "the three packages built (sdist, wheel) and each wheel installed alone into a clean virtualenv" \
+		$(UV) run python -m e2e.dists check
 
 .PHONY: demo
 demo: sync

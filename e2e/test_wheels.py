@@ -5,80 +5,64 @@ environment's ``vault-plugin-litellm install`` serving a real OpenBao dev server
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
-import subprocess
-import sys
+import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from e2e.dists import (
+    WORKSPACE,
+    Dist,
+    DistError,
+    build,
+    check_alone,
+    clean_env,
+    new_venv,
+    run,
+)
 from e2e.openbao import Bao, OpenBaoServer, plugin_processes, register_plugin, wait_until
-from e2e.uv_tool import find_uv
 
 pytestmark = [pytest.mark.openbao, pytest.mark.local_server, pytest.mark.slow]
 
-PACKAGES = ("litellm-client", "vault-plugin-proto", "vault-plugin-litellm")
-WORKSPACE = Path(__file__).resolve().parent.parent
-# Building, creating a virtualenv and installing from the index take minutes on a busy machine.
-INSTALL_TIMEOUT = 900
 
-
-def _run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        cmd,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT,
-        check=False,
-    )
-    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def _clean_env(venv: Path) -> dict[str, str]:
-    """The caller's environment (index and proxy settings included) minus anything that would
-    put this workspace on the new interpreter's path."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
-    }
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
-    return env
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Dist]:
+    return build(tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtualenv holding the three freshly built wheels and their dependencies."""
-    uv = find_uv()
-    if uv is None:
-        pytest.fail("uv is needed to build the wheels: run `make test`")
-    work = tmp_path_factory.mktemp("wheels")
-    dist = work / "dist"
-    for package in PACKAGES:
-        _run([uv, "build", "--package", package, "-o", str(dist)], cwd=WORKSPACE)
-    wheels = sorted(dist.glob("*.whl"))
-    assert [w.name.split("-")[0] for w in wheels] == [
-        "litellm_client",
-        "vault_plugin_litellm",
-        "vault_plugin_proto",
-    ]
-    env_dir = work / "venv"
-    _run([sys.executable, "-m", "venv", str(env_dir)], cwd=work)
-    python = env_dir / "bin" / "python"
-    _run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-        + [str(w) for w in wheels],
-        cwd=work,
-        env=_clean_env(env_dir),
+def venv(dists: dict[str, Dist], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv holding the three freshly built wheels and their dependencies, installed
+    with pip as an operator would."""
+    env_dir = new_venv(tmp_path_factory.mktemp("wheels") / "venv", with_pip=True)
+    run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install"]
+        + ["--disable-pip-version-check", "--quiet"]
+        + [str(d.wheel) for d in dists.values()],
+        cwd=env_dir,
+        env=clean_env(env_dir),
     )
     return env_dir
+
+
+def test_a_wheel_without_a_file_git_tracks_is_refused(
+    dists: dict[str, Dist], tmp_path: Path
+) -> None:
+    """CI's packaging check (python -m e2e.dists check) refuses a wheel that lost a file."""
+    dist = dists["litellm-client"]
+    broken = tmp_path / dist.wheel.name
+    with zipfile.ZipFile(dist.wheel) as src, zipfile.ZipFile(broken, "w") as dst:
+        for item in src.infolist():
+            if item.filename != "litellm_client/py.typed":
+                dst.writestr(item, src.read(item))
+    sdist = shutil.copy(dist.sdist, tmp_path)
+    with pytest.raises(DistError, match=r"lacks files git tracks: \['litellm_client/py.typed'\]"):
+        check_alone(Dist(dist.package, broken, Path(sdist)), dists, tmp_path)
 
 
 def test_the_installed_environment_holds_the_wheels_and_no_workspace(venv: Path) -> None:
@@ -88,14 +72,14 @@ def test_the_installed_environment_holds_the_wheels_and_no_workspace(venv: Path)
         "print(vault_plugin_proto.__file__);"
         "print(u.find_spec('grpc') is None, u.find_spec('litellm') is None)"
     )
-    out = _run([str(venv / "bin" / "python"), "-I", "-c", probe], cwd=venv, env=_clean_env(venv))
+    out = run([str(venv / "bin" / "python"), "-I", "-c", probe], cwd=venv, env=clean_env(venv))
     *files, absent = out.splitlines()
     for file in files:
         assert Path(file).is_relative_to(venv), file
         assert not Path(file).is_relative_to(WORKSPACE / "packages"), file
     # The runtime speaks gRPC itself and the client talks HTTP: neither grpcio nor litellm.
     assert absent == "True True"
-    version = _run([str(venv / "bin" / "vault-plugin-litellm"), "version"], cwd=venv)
+    version = run([str(venv / "bin" / "vault-plugin-litellm"), "version"], cwd=venv)
     assert re.fullmatch(r"v\d+\.\d+\.\d+\S*\n", version)
 
 
@@ -115,7 +99,7 @@ def test_install_register_mount_config_and_creds_on_openbao(
     server.start()
     launcher = server.plugin_dir / "litellm"
     try:
-        out = _run(
+        out = run(
             [
                 str(venv / "bin" / "vault-plugin-litellm"),
                 "install",
@@ -123,7 +107,7 @@ def test_install_register_mount_config_and_creds_on_openbao(
                 str(server.plugin_dir),
             ],
             cwd=tmp_path,
-            env=_clean_env(venv),
+            env=clean_env(venv),
         )
         sha256 = re.search(r"^sha256: ([0-9a-f]{64})$", out, re.M)
         assert sha256
