@@ -1,6 +1,7 @@
-# syntax=docker/dockerfile:1
-# The images of e2e/compose.yaml (build context: the repository root). Not exercised by this
-# project's own CI, whose machines run no Docker engine: see e2e/README.md.
+# The images of e2e/compose.yaml (build context: the repository root; the ignore file beside
+# this one, which BuildKit reads, keeps .venv, .cache and .git out of it). Not exercised by this
+# project's own CI, whose machines run no Docker engine: see e2e/README.md. No `# syntax=` line:
+# it would pull a frontend image by a floating tag; BuildKit's built-in one suffices.
 #
 # Every base image is pinned by tag. Replace each tag with the digest you verified
 # (name:tag@sha256:...) before you rely on it: tags can be moved, and LiteLLM's once were, to a
