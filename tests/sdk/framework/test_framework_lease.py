@@ -11,7 +11,9 @@ from vault_plugin_litellm.sdk.framework import (
     FieldData,
     LeaseTTLError,
     calculate_ttl,
+    compute_ttl,
     lease_extend,
+    mount_ttls,
 )
 from vault_plugin_litellm.sdk.logical import (
     LeaseOptions,
@@ -106,6 +108,51 @@ async def test_granted_ttl_never_outlives_the_max(
         return
     assert timedelta(0) < ttl <= timedelta(seconds=maximum - age)
     assert ttl.microseconds == 0
+
+
+class CountingView(StaticSystemView):
+    def __init__(self, default: timedelta, maximum: timedelta) -> None:
+        super().__init__(default_ttl=default, max_ttl=maximum)
+        self.asked: list[str] = []
+
+    async def default_lease_ttl(self) -> timedelta:
+        self.asked.append("default")
+        return await super().default_lease_ttl()
+
+    async def max_lease_ttl(self) -> timedelta:
+        self.asked.append("max")
+        return await super().max_lease_ttl()
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=1, max_value=10**6),
+    st.integers(min_value=1, max_value=10**6),
+)
+async def test_mount_ttls_asks_for_the_default_only_when_it_decides_the_ttl(
+    increment: int, backend: int, period: int, default: int, maximum: int
+) -> None:
+    system = CountingView(timedelta(seconds=default), timedelta(seconds=maximum))
+    inc, ttl, per = (timedelta(seconds=s) for s in (increment, backend, period))
+    mount_default, mount_max = await mount_ttls(system, increment=inc, backend_ttl=ttl, period=per)
+    needed = not (increment or backend or period)
+    assert sorted(system.asked) == (["default", "max"] if needed else ["max"])
+    assert mount_max == timedelta(seconds=maximum)
+
+    # Whatever was not asked for makes no difference to the TTL granted.
+    def granted(mount_default: timedelta) -> tuple[timedelta, list[str]]:
+        return compute_ttl(
+            mount_default=mount_default,
+            mount_max=mount_max,
+            increment=inc,
+            backend_ttl=ttl,
+            period=per,
+            now=NOW,
+        )
+
+    assert granted(mount_default) == granted(timedelta(seconds=default))
 
 
 async def test_lease_extend_hands_back_the_lease_with_new_limits() -> None:

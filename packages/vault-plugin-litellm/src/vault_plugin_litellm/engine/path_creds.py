@@ -40,6 +40,7 @@ from vault_plugin_litellm.sdk.framework import (
     compute_ttl,
     delete_wal,
     generic_name_regex,
+    mount_ttls,
     put_wal,
 )
 from vault_plugin_litellm.sdk.logical import Operation, Request, Response
@@ -119,10 +120,9 @@ async def mint(backend: LiteLLMBackend, req: Request, role_name: str) -> Respons
     # entry's round trip instead of costing one of its own before it. Nothing reaches the
     # proxy before it has answered. Such nodes refuse the write; if one let it through, the
     # entry would only make a rollback delete a key that never existed.
-    wal_id, mount_default, mount_max, _ = await asyncio.gather(
+    wal_id, (mount_default, mount_max), _ = await asyncio.gather(
         put_wal(req.storage, KEY_WAL, wal_data(token, role=role.name), clock=backend.clock),
-        system_view.default_lease_ttl(),
-        system_view.max_lease_ttl(),
+        mount_ttls(system_view, backend_ttl=timedelta(seconds=role.ttl)),
         backend.refuse_on_performance_nodes(),
     )
     try:

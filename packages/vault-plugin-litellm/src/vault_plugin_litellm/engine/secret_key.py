@@ -8,7 +8,6 @@ from the lease entry the host keeps (a renewal replaces the lease's stored data)
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from datetime import timedelta
@@ -22,7 +21,13 @@ from litellm_client import (
     NotFoundError,
 )
 
-from vault_plugin_litellm.sdk.framework import FieldData, LeaseTTLError, SecretType, compute_ttl
+from vault_plugin_litellm.sdk.framework import (
+    FieldData,
+    LeaseTTLError,
+    SecretType,
+    compute_ttl,
+    mount_ttls,
+)
 from vault_plugin_litellm.sdk.logical import (
     READ_ONLY_STORAGE,
     LogicalError,
@@ -89,9 +94,10 @@ async def renew_key(backend: LiteLLMBackend, req: Request) -> Response:
             "are deleted when their leases end"
         )
     config = await backend.require_config(req.storage, req.mount_point)
-    system_view = backend.require_system_view()
-    mount_default, mount_max = await asyncio.gather(
-        system_view.default_lease_ttl(), system_view.max_lease_ttl()
+    mount_default, mount_max = await mount_ttls(
+        backend.require_system_view(),
+        increment=options.increment,
+        backend_ttl=timedelta(seconds=role.ttl),
     )
     issued = options.issue_time or utcnow()
     try:

@@ -30,7 +30,7 @@ from .identity_template import (
     populate_string,
     validate_identity_template,
 )
-from .lease import LeaseTTLError, calculate_ttl, compute_ttl, lease_extend
+from .lease import LeaseTTLError, calculate_ttl, compute_ttl, lease_extend, mount_ttls
 from .openapi import OAS_VERSION, OPENBAO_TITLE, VAULT_TITLE, api_title
 from .patch import PatchPreprocessor, handle_patch_operation, json_merge_patch
 from .path import (
@@ -117,6 +117,7 @@ __all__ = [
     "lease_extend",
     "list_wal",
     "match_all_regex",
+    "mount_ttls",
     "optional_generic_name_regex",
     "optional_param_regex",
     "parse_duration_second",

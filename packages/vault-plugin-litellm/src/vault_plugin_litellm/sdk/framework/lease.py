@@ -9,6 +9,7 @@ in-process harness can grant the same TTLs and warnings the host would.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime, timedelta
 
@@ -40,13 +41,12 @@ async def calculate_ttl(
 ) -> tuple[timedelta, list[str]]:
     """The TTL to grant, and any warnings, in whole seconds as the host computes them.
 
-    Asks the system view for the mount's default and maximum, then applies
+    Asks the system view for the mount's limits (:func:`mount_ttls`), then applies
     :func:`compute_ttl`.
     """
-    mount_max = await system_view.max_lease_ttl()
-    needs_default = period <= timedelta(0) and increment <= timedelta(0)
-    needs_default = needs_default and backend_ttl <= timedelta(0)
-    mount_default = await system_view.default_lease_ttl() if needs_default else timedelta(0)
+    mount_default, mount_max = await mount_ttls(
+        system_view, increment=increment, backend_ttl=backend_ttl, period=period
+    )
     return compute_ttl(
         mount_default=mount_default,
         mount_max=mount_max,
@@ -58,6 +58,28 @@ async def calculate_ttl(
         start_time=start_time,
         now=now,
     )
+
+
+async def mount_ttls(
+    system_view: SystemView,
+    *,
+    increment: timedelta = timedelta(0),
+    backend_ttl: timedelta = timedelta(0),
+    period: timedelta = timedelta(0),
+) -> tuple[timedelta, timedelta]:
+    """The mount's default and maximum lease TTL, for :func:`compute_ttl` over the same
+    ``increment``, ``backend_ttl`` and ``period``.
+
+    The default is asked for only when none of the three is positive: :func:`compute_ttl`
+    uses it in no other case (zero is returned instead), and each question is a round trip
+    to the host. Both questions go out together.
+    """
+    if period > timedelta(0) or increment > timedelta(0) or backend_ttl > timedelta(0):
+        return timedelta(0), await system_view.max_lease_ttl()
+    default, maximum = await asyncio.gather(
+        system_view.default_lease_ttl(), system_view.max_lease_ttl()
+    )
+    return default, maximum
 
 
 def compute_ttl(
