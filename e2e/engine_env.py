@@ -110,14 +110,6 @@ class LiteLLM:
         response.raise_for_status()
         return user_id, str(response.json()["key"])
 
-    def mount_keys(self, backend_uuid: str) -> list[str]:
-        """Tokens of the live keys stamped by one mount."""
-        return [
-            k.token
-            for k in self.admin.list_keys()
-            if k.token and (k.metadata or {}).get("vault_backend_uuid") == backend_uuid
-        ]
-
     def close(self) -> None:
         if self._admin is not None:
             self._admin.close()
@@ -165,6 +157,8 @@ class Mount:
         return self.ok(self.bao.request("GET", f"{self.path}/creds/{name}", token=token))
 
     def backend_uuid(self) -> str:
+        """The mount's storage UUID: its storage is ``sys/raw/logical/<uuid>/``. (The engine
+        stamps keys with another id, the backend UUID the host hands the plugin.)"""
         mounts = self.bao.ok(self.bao.read("sys/mounts"))
         return str(mounts[f"{self.path}/"]["uuid"])
 
