@@ -7,8 +7,9 @@ several-MiB bodies, hostile path segments and query parameters, lease renewals w
 increments, and leases whose stored internal data was tampered with (through ``sys/raw``).
 
 Every request must get an answer below 500, the plugin process must survive it (the same PID
-for the whole module), and a 400 must name what it is about: the field (``"<field>: ..."`` or
-``field "<field>"``), the role, or the path.
+for the whole module; an external server's processes cannot be watched from here), and a 400
+must name what it is about: the field (``"<field>: ..."`` or ``field "<field>"``), the role,
+or the path.
 
 One server per OpenBao version and one configured mount serve the whole module. The proxy is
 the stand-in by default and a real LiteLLM with ``-m live``. ``E2E_FUZZ_SCALE`` (default 1)
@@ -752,6 +753,7 @@ TAMPERED = st.one_of(
 )
 
 
+@pytest.mark.local_server  # writes the host's own lease entries through sys/raw
 @fuzz(20)
 @given(internal=TAMPERED)
 def test_leases_with_tampered_internal_data(fuzzed: Fuzzed, internal: Any) -> None:
