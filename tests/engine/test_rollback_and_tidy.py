@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
-from litellm_client import new_raw_key
-from vault_plugin_litellm.engine import key_index
+import pytest
+from litellm_client import hash_key, new_raw_key
+from vault_plugin_litellm.engine import key_index, path_tidy
 from vault_plugin_litellm.engine.wal_kinds import INSTANCE, KEY_WAL, wal_data
-from vault_plugin_litellm.sdk.framework import list_wal, put_wal
+from vault_plugin_litellm.sdk.framework import delete_wal, list_wal, put_wal
+from vault_plugin_litellm.sdk.logical import Storage, utcnow
 
 from .conftest import MODEL, Engine
 
@@ -124,3 +127,60 @@ async def test_tidy_refuses_bad_input_and_needs_a_config(engine: Engine) -> None
         refused = await engine.host.write("tidy", body)
         assert refused.status == 400
         assert "safety_buffer" in refused.error or "dry_run" in refused.error
+
+
+async def test_tidy_spares_a_key_whose_mint_finishes_while_tidy_reads_its_records(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mint writes its write-ahead entry, records the key in the index while creating it,
+    # and removes the entry last. Here it finishes between tidy's listing and its reads of
+    # the engine's records, right after the index was read: the key has a lease now.
+    await engine.configure()
+    token = _plant(engine)
+    storage = engine.host.storage
+    wal_id = await put_wal(
+        storage, KEY_WAL, wal_data(token, role="dev"), clock=engine.backend.clock
+    )
+    read_index = key_index.indexed_tokens
+
+    async def mint_finishes_meanwhile(store: Storage) -> set[str]:
+        seen = await read_index(store)
+        await key_index.record_key(store, token, role="dev")
+        await delete_wal(store, wal_id)
+        return seen
+
+    monkeypatch.setattr(key_index, "indexed_tokens", mint_finishes_meanwhile)
+    try:
+        report = await _tidy(engine, safety_buffer=0)
+        assert report["found_count"] == 0
+        assert engine.proxy.status(token) == "active"
+    finally:
+        engine.proxy.admin.delete_keys([token], missing_ok=True)
+
+
+async def test_tidy_spares_the_key_of_a_live_lease_when_this_clock_runs_ahead(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LiteLLM's expiry is a time on the proxy's clock; this host's clock is 5 minutes ahead.
+    await engine.configure()
+    await engine.role(ttl="1m")
+    minted = await engine.creds()
+    assert minted.data is not None
+    monkeypatch.setattr(path_tidy, "utcnow", lambda: utcnow() + timedelta(minutes=5))
+    report = await _tidy(engine, safety_buffer=0)
+    assert report["found_count"] == 0
+    assert engine.proxy.chat(minted.data["key"]) == 200
+
+
+async def test_tidy_names_the_proxy_when_it_cannot_roll_back_a_cut_short_mint(
+    engine: Engine,
+) -> None:
+    await engine.configure()
+    data = {**wal_data(hash_key(new_raw_key())), "instance": "a-process-that-died"}
+    await put_wal(engine.host.storage, KEY_WAL, data, created_at=int(time.time()) - 5)
+    dead = "http://127.0.0.1:9"
+    assert (await engine.host.write("config", {"url": dead, "verify_connection": False})).ok
+    failed = await engine.host.write("tidy", {})
+    assert failed.status == 500
+    assert f"LiteLLM proxy at {dead}" in failed.error
+    assert len(await list_wal(engine.host.storage)) == 1  # rolled back once the proxy is back

@@ -6,14 +6,17 @@ What counts as such a key (each has a ``reason`` in the answer):
   its retries, or with ``sys/leases/revoke-force``);
 - the key carries this mount's stamp but is in neither the engine's index nor a write-ahead
   entry: it was created but never handed out with a lease (older than ``safety_buffer``);
-- its LiteLLM expiry has passed, so its lease has ended (LiteLLM's expiry is never earlier
-  than the lease's end), but it was never deleted: an expired key can be revived by an update.
+- its LiteLLM expiry passed more than :data:`EXPIRED_MARGIN` ago, so its lease has ended
+  (LiteLLM's expiry is never earlier than the lease's end), but it was never deleted: an
+  expired key can be revived by an update.
 
 Write-ahead entries of mints that can no longer finish are rolled back first, and index entries
 whose key is gone are dropped once the proxy confirms the key does not exist.
 
-The proxy is listed before the engine's own records are read: a key minted meanwhile is then
-always found in the index or a write-ahead entry, whichever the mint has reached.
+The proxy is listed before the engine's own records are read, and the write-ahead entries are
+read before the index. A mint writes its entry before it creates the key, records the key in the
+index while creating it, and removes the entry last; so a key the listing showed is still in its
+entry when that is read, or already in the index when that is read after it.
 """
 
 from __future__ import annotations
@@ -64,7 +67,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STATUS_KEY = "tidy/status"
 DELETE_BATCH = 50
-EXPIRED_MARGIN = timedelta(seconds=60)
+EXPIRED_MARGIN = timedelta(hours=1)
+"""LiteLLM's expiry is a time on the proxy's clock, compared with this host's: the margin absorbs
+clock skew between the two. An expired key is refused by the proxy, so waiting costs nothing."""
 
 TIDY_FIELDS = {
     "dry_run": FieldSchema(
@@ -166,9 +171,9 @@ async def tidy(
     async with backend.tidy_lock:
         config = await backend.require_config(req.storage, req.mount_point)
         report = TidyReport(dry_run=dry_run, started_at=utcnow().isoformat())
-        if not dry_run:
-            report.rolled_back = await backend.roll_back_abandoned(req)
         try:
+            if not dry_run:
+                report.rolled_back = await backend.roll_back_abandoned(req)
             async with backend.proxy(config) as client:
                 await _sweep(backend, client, req.storage, config, report, safety_buffer)
         except (LiteLLMError, TimeoutError) as exc:
@@ -189,10 +194,10 @@ async def _sweep(
     safety_buffer: timedelta,
 ) -> None:
     mine = await _mount_keys(backend, client, config, report)
-    # Read only now (see the module docstring).
+    # Read only now, and in this order (see the module docstring).
+    in_flight = await _in_flight_tokens(storage)
     indexed = await key_index.indexed_tokens(storage)
     pending = set(await key_index.pending_tokens(storage))
-    in_flight = await _in_flight_tokens(storage)
     now = utcnow()
     doomed: list[str] = []
     for token, key in mine.items():
