@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 EXPIRY_GRACE = timedelta(seconds=60)
 """How long a key outlives its lease at most (the issue bound is 5 minutes)."""
 LEASE_MARGIN = timedelta(seconds=2)
-_TOLERANCE = timedelta(seconds=5)
 """How much earlier than the key a shortened lease ends, for the requests' own latency."""
+_TOLERANCE = timedelta(seconds=5)
 
-_CAP = re.compile(r"duration is over max limit set in config.*max_value=([0-9]+)(mo|[smhdw])?")
+# "budget_duration is over max limit ..." is a refusal of the role's budget_duration, not a cap
+# on the key's life: the word boundary keeps it out.
+_CAP = re.compile(r"\bduration is over max limit set in config.*max_value=([0-9]+)(mo|[smhdw])?")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "mo": 28 * 86400, "": 1}
 
 
@@ -37,6 +39,14 @@ def proxy_cap(message: str) -> timedelta | None:
     if match is None:
         return None
     return timedelta(seconds=int(match.group(1)) * _UNIT[match.group(2) or ""])
+
+
+def ttl_under_cap(ttl: timedelta, cap: timedelta) -> timedelta:
+    """The lease TTL when the proxy lets a key live ``cap`` at most: ``ttl`` if such a key
+    outlives it (only the grace is cut), else shortened to end before the key; zero when no
+    lease fits."""
+    fitted = fitted_ttl(ttl, cap)
+    return ttl if fitted is None else fitted
 
 
 def fitted_ttl(

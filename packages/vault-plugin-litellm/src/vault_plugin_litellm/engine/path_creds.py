@@ -262,25 +262,34 @@ async def _generate(client: AsyncLiteLLMClient, plan: _Plan, alias: str) -> Gene
         cap = expiry.proxy_cap(exc.message)
         if cap is None or isinstance(exc, AliasConflictError):
             raise
-        fitted = expiry.fitted_ttl(plan.ttl, cap)
-        if fitted is None or fitted <= timedelta(0):
-            raise Refusal(
-                f'role "{plan.role.name}": the proxy caps key durations at '
-                f"{int(cap.total_seconds())}s (upperbound_key_generate_params), too short for a "
-                "lease"
-            ) from None
-        plan.warnings.append(_shortened(plan.ttl, fitted, "caps key durations"))
+        fitted = expiry.ttl_under_cap(plan.ttl, cap)
+        if fitted <= timedelta(0):
+            raise Refusal(_too_short(plan, cap)) from None
+        if fitted != plan.ttl:
+            plan.warnings.append(_shortened(plan.ttl, fitted, "caps key durations shorter"))
         plan.ttl, plan.duration = fitted, int(cap.total_seconds())
         generated = await client.generate_key(
             key=plan.raw_key, key_alias=alias, duration=f"{plan.duration}s", extra_body=plan.body
         )
     granted = expiry.granted_life(generated.expires, generated.created_at)
     asked = timedelta(seconds=plan.duration)
-    fitted = None if granted is None else expiry.fitted_ttl(plan.ttl, granted, asked)
-    if fitted is not None:
-        plan.warnings.append(_shortened(plan.ttl, fitted, "granted a shorter expiry"))
-        plan.ttl = fitted
+    shorter = None if granted is None else expiry.fitted_ttl(plan.ttl, granted, asked)
+    if shorter is not None:
+        if shorter <= timedelta(0):
+            # A lease TTL of zero would mean the mount's default to the host. The key exists:
+            # the refusal makes the mint delete it.
+            assert granted is not None
+            raise Refusal(_too_short(plan, granted))
+        plan.warnings.append(_shortened(plan.ttl, shorter, "granted a shorter expiry"))
+        plan.ttl = shorter
     return generated
+
+
+def _too_short(plan: _Plan, life: timedelta) -> str:
+    return (
+        f'role "{plan.role.name}": the proxy lets keys live {int(life.total_seconds())}s at '
+        "most (upperbound_key_generate_params), too short for a lease"
+    )
 
 
 def _shortened(ttl: timedelta, fitted: timedelta, why: str) -> str:

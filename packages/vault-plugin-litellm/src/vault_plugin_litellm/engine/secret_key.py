@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from litellm_client import (
@@ -117,7 +117,7 @@ async def renew_key(backend: LiteLLMBackend, req: Request) -> Response:
     until_max = issued + max_ttl - utcnow()
     try:
         async with backend.proxy(config) as client:
-            info, ttl = await _move_expiry(client, token, ttl, until_max, warnings)
+            info, granted = await _move_expiry(client, token, ttl, until_max, warnings)
     except NotFoundError:
         raise Refusal(
             f"the LiteLLM key {alias or token} no longer exists (deleted outside this engine?); "
@@ -127,15 +127,26 @@ async def renew_key(backend: LiteLLMBackend, req: Request) -> Response:
         raise from_proxy_error(
             exc, action="renewing a key", url=config.url, mount_point=req.mount_point
         ) from None
-    lease = dataclasses.replace(
-        options, ttl=ttl, max_ttl=timedelta(seconds=role.max_ttl), issue_time=issued
-    )
+    lease_max = timedelta(seconds=role.max_ttl)
+    if granted < ttl:
+        lease_max = _max_ending_within(issued, granted)
+    lease = dataclasses.replace(options, ttl=granted, max_ttl=lease_max, issue_time=issued)
     expires = info.expires.isoformat() if info.expires else None
     return Response(
         data={"token": token, "key_alias": alias, "expires": expires},
         secret=dataclasses.replace(req.secret, lease_options=lease),
         warnings=warnings,
     )
+
+
+def _max_ending_within(issued: datetime, ttl: timedelta) -> timedelta:
+    """A lease maximum that ends the lease at most ``ttl`` from now.
+
+    A caller's increment overrides the TTL a renewal returns (docs/host-behaviour.md §7.1);
+    only the lease's maximum, counted in whole seconds from its issue time, binds the host.
+    """
+    now = utcnow().replace(microsecond=0)
+    return now - issued.replace(microsecond=0) + ttl
 
 
 async def _move_expiry(
@@ -152,13 +163,15 @@ async def _move_expiry(
         info = check_updated(await client.update_key(token, duration=f"{duration}s"), token)
     except BadRequestError as exc:
         cap = expiry.proxy_cap(exc.message)
-        fitted = None if cap is None else expiry.fitted_ttl(ttl, cap)
+        fitted = None if cap is None else expiry.ttl_under_cap(ttl, cap)
         if cap is None or fitted is None or fitted <= timedelta(0):
             raise
-        warnings.append(
-            f"the proxy caps key durations at {int(cap.total_seconds())}s; the lease TTL was "
-            f"shortened from {int(ttl.total_seconds())}s to {int(fitted.total_seconds())}s"
-        )
+        if fitted < ttl:
+            warnings.append(
+                f"the proxy caps key durations at {int(cap.total_seconds())}s; the lease TTL "
+                f"was shortened from {int(ttl.total_seconds())}s to "
+                f"{int(fitted.total_seconds())}s"
+            )
         capped = await client.update_key(token, duration=f"{int(cap.total_seconds())}s")
         info = check_updated(capped, token)
         ttl = fitted
