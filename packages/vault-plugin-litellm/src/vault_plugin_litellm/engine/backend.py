@@ -184,14 +184,24 @@ class LiteLLMBackend(Backend):
             if temporary:
                 await handle.retire()
 
-    async def undo_admin_successor(self, storage: Storage, token: str) -> None:
+    async def undo_admin_successor(self, storage: Storage, token: str, previous: str) -> None:
         """Delete a successor admin key that rotate-root did not finish, unless it was stored
-        after all (then it is the admin key)."""
+        after all: then it is the admin key, and ``previous`` (the key it replaced) is owed a
+        deletion that the cut-short rotation may never have recorded."""
         self._config_loaded = False
         config = await self.get_config(storage)
         if config is None:
             raise LogicalError("cannot delete an unfinished successor admin key: no config")
         if hash_key(config.admin_key) == token:
+            if key_index.is_token(previous) and previous != token:
+                await key_index.owe_revocation(
+                    storage,
+                    previous,
+                    alias="",
+                    role="",
+                    kind="admin_key",
+                    reason="rotate-root stored its successor but was cut short before deleting it",
+                )
             return
         async with self.proxy(config) as client:
             await delete_tokens(client, [token])
@@ -305,6 +315,8 @@ class LiteLLMBackend(Backend):
 
     async def retry_owed_revocations(self, storage: Storage, mount_point: str) -> int:
         """Try again to delete keys whose revocation failed; returns how many are now gone."""
+        if self.admin_lock.locked():
+            return 0  # rotate-root may owe the old admin key while requests still finish with it
         tokens = await key_index.pending_tokens(storage)
         if not tokens:
             return 0
@@ -312,8 +324,10 @@ class LiteLLMBackend(Backend):
         if config is None:
             self.logger.warning("%d revocations are owed but there is no config", len(tokens))
             return 0
+        # The admin key in use is never deleted, even if it was written back after a rotation.
+        admin_token = hash_key(config.admin_key)
         done = 0
-        for token in tokens[:OWED_PER_TICK]:
+        for token in [t for t in tokens if t != admin_token][:OWED_PER_TICK]:
             try:
                 async with self.proxy(config) as client:
                     await delete_tokens(client, [token])
@@ -342,7 +356,7 @@ class LiteLLMBackend(Backend):
             raise RollbackDeferred()
         token = str(data["token"])
         if kind == ADMIN_KEY_WAL:
-            await self.undo_admin_successor(req.storage, token)
+            await self.undo_admin_successor(req.storage, token, str(data.get("previous", "")))
             return
         if kind != KEY_WAL:
             raise LogicalError(f"unknown write-ahead entry kind {kind!r}")

@@ -61,6 +61,25 @@ async def indexed_tokens(storage: Storage) -> set[str]:
     return {name for name in await storage.list(INDEX_PREFIX) if is_token(name)}
 
 
+async def owe_revocation(
+    storage: Storage, token: str, *, alias: str, role: str, kind: str, reason: str
+) -> None:
+    """Record a deletion before it is tried, where a crash or a cancelled request must not
+    forget it (the admin key rotate-root replaced); a failure later counts as attempt 1."""
+    await put_json(
+        storage,
+        PENDING_PREFIX + token,
+        {
+            "alias": alias,
+            "role": role,
+            "kind": kind,
+            "first_failed_at": utcnow().isoformat(),
+            "attempts": 0,
+            "last_error": reason[:500],
+        },
+    )
+
+
 async def remember_failed_revocation(
     storage: Storage, token: str, *, alias: str, role: str, kind: str, error: str
 ) -> None:

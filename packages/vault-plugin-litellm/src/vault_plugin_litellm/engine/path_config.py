@@ -72,20 +72,24 @@ def config_paths(backend: LiteLLMBackend) -> list[Path]:
         config = await backend.get_config(req.storage)
         return None if config is None else Response(data=config.public())
 
+    # Under the admin lock: a rotation stores a config derived from the one it started with,
+    # which would silently undo a write that landed meanwhile.
     @answer_refusals
     async def write(req: Request, data: FieldData) -> Response | None:
-        existing = await backend.get_config(req.storage)
-        config, changed_key = _merge(existing, data)
-        warnings: list[str] = []
-        if config.verify_connection:
-            config, warnings = await _verify(config, req.mount_point)
-        elif changed_key:
-            config = _replace_kind(config, AdminKeyType.UNVERIFIED, "")
-        await backend.put_config(req.storage, config)
+        async with backend.admin_lock:
+            existing = await backend.get_config(req.storage)
+            config, changed_key = _merge(existing, data)
+            warnings: list[str] = []
+            if config.verify_connection:
+                config, warnings = await _verify(config, req.mount_point)
+            elif changed_key:
+                config = _replace_kind(config, AdminKeyType.UNVERIFIED, "")
+            await backend.put_config(req.storage, config)
         return Response(warnings=warnings) if warnings else None
 
     async def delete(req: Request, data: FieldData) -> None:
-        await backend.delete_config(req.storage)
+        async with backend.admin_lock:
+            await backend.delete_config(req.storage)
 
     return [
         Path(

@@ -7,11 +7,14 @@ Order, so that a failure at any step leaves a working stored key and no stray su
 2. a write-ahead entry names the successor, which is then minted for the same user;
 3. the successor proves itself (it authenticates, belongs to that user, is a proxy admin);
 4. it is stored (seal-wrapped) and used from then on;
-5. requests still using the old key finish, and the old key is deleted with the new one.
+5. the old key is recorded as owed a deletion, then the write-ahead entry goes;
+6. requests still using the old key finish, and the old key is deleted with the new one.
 
-Before 4, any failure deletes the successor (or rollback does). After 4, a failure to delete
-the old key is remembered and retried on every rollback tick and in ``tidy``. Keys minted
-before the rotation stay renewable and revocable: any proxy admin may change them.
+Before 4, any failure deletes the successor (or rollback does). From 4 on the old key is
+deleted in the end, however the rotation is cut short: rollback finds the successor stored and
+records the old key (named in the write-ahead entry) as owed, and owed deletions are retried on
+every rollback tick and in ``tidy``. Keys minted before the rotation stay renewable and
+revocable: any proxy admin may change them.
 """
 
 from __future__ import annotations
@@ -81,7 +84,10 @@ async def rotate_admin_key(backend: LiteLLMBackend, req: Request) -> Response:
         admin_user_id=identity.user_id,
         admin_key_rotated_at=utcnow().isoformat(),
     )
-    wal_id = await put_wal(req.storage, ADMIN_KEY_WAL, wal_data(token), clock=backend.clock)
+    old_token = hash_key(config.admin_key)
+    wal_id = await put_wal(
+        req.storage, ADMIN_KEY_WAL, wal_data(token, previous=old_token), clock=backend.clock
+    )
     try:
         async with backend.proxy(config) as client:
             await _mint_successor(client, backend, req, raw_key, identity)
@@ -90,12 +96,20 @@ async def rotate_admin_key(backend: LiteLLMBackend, req: Request) -> Response:
     except asyncio.CancelledError:
         raise  # rollback deletes the successor unless it was stored
     except BaseException as exc:
-        await _discard_successor(backend, req, token, wal_id)
+        await _discard_successor(backend, req, token, old_token, wal_id)
         if isinstance(exc, LiteLLMError | TimeoutError):
             raise from_proxy_error(
                 exc, action="rotating the admin key", url=config.url, mount_point=req.mount_point
             ) from None
         raise
+    await key_index.owe_revocation(
+        req.storage,
+        old_token,
+        alias=identity.key_alias,
+        role="",
+        kind="admin_key",
+        reason="rotate-root replaced it and has not deleted it yet",
+    )
     await delete_wal(req.storage, wal_id)
     deleted, warnings = await _delete_previous(backend, req, config, successor, identity, retired)
     return Response(
@@ -173,10 +187,10 @@ async def _prove(successor: EngineConfig, identity: AdminIdentity, mount_point: 
 
 
 async def _discard_successor(
-    backend: LiteLLMBackend, req: Request, token: str, wal_id: str
+    backend: LiteLLMBackend, req: Request, token: str, previous: str, wal_id: str
 ) -> None:
     try:
-        await backend.undo_admin_successor(req.storage, token)
+        await backend.undo_admin_successor(req.storage, token, previous)
         await delete_wal(req.storage, wal_id)
     except Exception:
         log.warning("could not delete a failed successor admin key; rollback will", exc_info=True)
@@ -217,4 +231,5 @@ async def _delete_previous(
             f"the new admin key is stored, but the old one could not be deleted yet ({message}); "
             "the engine keeps trying on every rollback tick and in tidy"
         ]
+    await key_index.forget_key(req.storage, old_token)
     return True, []

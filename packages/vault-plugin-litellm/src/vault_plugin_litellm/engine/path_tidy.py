@@ -207,8 +207,10 @@ async def _sweep(
             doomed.append(token)
     if not report.dry_run:
         await _delete(client, storage, doomed, report)
-        # Revocations owed for keys the listing did not show (gone, or an old admin key).
-        owed = [t for t in pending if t not in mine]
+        # Revocations owed for keys the listing did not show (gone, or an old admin key);
+        # never the admin key in use, even if it was written back after a rotation.
+        admin_token = hash_key(config.admin_key)
+        owed = [t for t in pending if t not in mine and t != admin_token]
         await _delete(client, storage, owed, report)
     if report.complete:
         await _drop_stale(client, storage, indexed - mine.keys(), now - safety_buffer, report)
