@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from litellm_client import hash_key, new_raw_key
-from vault_plugin_litellm.engine import key_index, path_tidy
+from litellm_client import AsyncLiteLLMClient, hash_key, new_raw_key
+from vault_plugin_litellm.engine import key_index, limits, path_tidy, proxy
 from vault_plugin_litellm.engine.wal_kinds import INSTANCE, KEY_WAL, wal_data
 from vault_plugin_litellm.sdk.framework import delete_wal, list_wal, put_wal
 from vault_plugin_litellm.sdk.logical import Storage, utcnow
@@ -184,3 +186,31 @@ async def test_tidy_names_the_proxy_when_it_cannot_roll_back_a_cut_short_mint(
     assert failed.status == 500
     assert f"LiteLLM proxy at {dead}" in failed.error
     assert len(await list_wal(engine.host.storage)) == 1  # rolled back once the proxy is back
+
+
+async def test_a_proxy_too_large_to_list_in_time_is_tidied_in_part(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listing a proxy of tens of thousands of keys outlasts the operation's deadline; stand in
+    # for one with a short deadline and a slow listing.
+    await engine.configure()
+    strangers = [_plant(engine, stamped=False, alias_prefix="not-ours") for _ in range(6)]
+    monkeypatch.setattr(proxy, "OPERATION_DEADLINE", timedelta(seconds=3))
+    monkeypatch.setattr(limits, "TIDY_LISTING_TIME", timedelta(seconds=1))
+    listing = AsyncLiteLLMClient.list_keys
+
+    def slowly(self: AsyncLiteLLMClient, **query: Any) -> AsyncIterator[Any]:
+        async def keys() -> AsyncIterator[Any]:
+            async for key in listing(self, **query):
+                await asyncio.sleep(0.6)
+                yield key
+
+        return keys()
+
+    monkeypatch.setattr(AsyncLiteLLMClient, "list_keys", slowly)
+    try:
+        report = await _tidy(engine, safety_buffer=0)
+        assert report["complete"] is False
+        assert 1 <= report["scanned"] < len(strangers)
+    finally:
+        engine.proxy.admin.delete_keys(strangers, missing_ok=True)

@@ -42,7 +42,11 @@ MAX_STORED_INT = 2**63 - 1
 MAX_CACHED_ROLES = 1024
 
 TIDY_MAX_KEYS = 100_000
-"""Keys a tidy run reads from the proxy at most; a larger proxy is tidied in several runs."""
+"""Keys a tidy run reads from the proxy at most (newest first); the answer then says it is not
+complete."""
+TIDY_LISTING_TIME = OPERATION_DEADLINE / 2
+"""How long a tidy run lists the proxy at most (about 2 ms a key on a small machine), so that
+it still deletes what it found before the operation's deadline; then it is not complete."""
 TIDY_REPORT_LIMIT = 1000
 """Keys a tidy answer lists by name at most (the counts are always complete)."""
 MIN_TIDY_INTERVAL = timedelta(minutes=5)

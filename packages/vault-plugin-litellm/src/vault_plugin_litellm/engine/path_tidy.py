@@ -22,6 +22,7 @@ entry when that is read, or already in the index when that is read after it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -221,11 +222,12 @@ async def _mount_keys(
 ) -> dict[str, KeyInfo]:
     admin_token = hash_key(config.admin_key)
     mine: dict[str, KeyInfo] = {}
+    stop_at = time.monotonic() + limits.TIDY_LISTING_TIME.total_seconds()
     async for key in client.list_keys(page_size=100):
-        report.scanned += 1
-        if report.scanned > limits.TIDY_MAX_KEYS:
+        if report.scanned >= limits.TIDY_MAX_KEYS or time.monotonic() >= stop_at:
             report.complete = False
             break
+        report.scanned += 1
         metadata = key.metadata or {}
         if metadata.get("vault_backend_uuid") != backend.backend_uuid:
             continue
