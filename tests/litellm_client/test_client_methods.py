@@ -20,6 +20,7 @@ from litellm_client import (
     KeyInfo,
     KeyStatus,
     LiteLLMClient,
+    PermissionDeniedError,
     RequestValidationError,
     TransportError,
     UnexpectedResponseError,
@@ -566,3 +567,56 @@ async def test_an_http_client_carrying_a_credential_header_is_refused(
     ):
         client.health()
     assert seen == [["Bearer sk-admin"]]
+
+
+def _bulk_update_answer(status: int, body: Any) -> tuple[LiteLLMClient, list[Any]]:
+    sent: list[Any] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append((request.method, request.url.path, json.loads(request.content)))
+        return httpx.Response(status, json=body)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    return LiteLLMClient("http://proxy.test", "sk-x", http_client=http), sent
+
+
+def test_check_admin_accepts_the_admin_only_refusal_of_an_empty_bulk_update() -> None:
+    client, sent = _bulk_update_answer(400, {"detail": {"error": "No keys provided for update"}})
+    client.check_admin()  # returns: the credential is a proxy admin
+    assert sent == [("POST", "/key/bulk_update", {"keys": []})]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (403, {"detail": "Only proxy admins can perform bulk key updates"}, PermissionDeniedError),
+        (
+            401,
+            {
+                "error": {
+                    "message": "Authentication Error, Only proxy admin can be used to generate, "
+                    "delete, update info for new keys/users/teams. Route=/key/bulk_update.",
+                    "type": "auth_error",
+                    "param": "None",
+                    "code": "401",
+                }
+            },
+            PermissionDeniedError,
+        ),
+        (400, {"detail": {"error": "something else entirely"}}, BadRequestError),
+    ],
+)
+def test_check_admin_raises_for_anything_but_that_refusal(
+    status: int, body: Any, error: type[Exception]
+) -> None:
+    client, _ = _bulk_update_answer(status, body)
+    with pytest.raises(error):
+        client.check_admin()
+
+
+def test_check_admin_refuses_to_guess_when_an_empty_bulk_update_succeeds() -> None:
+    client, _ = _bulk_update_answer(200, {"total_requested": 0})
+    with pytest.raises(UnexpectedResponseError) as caught:
+        client.check_admin()
+    assert caught.value.status == 200  # an answer came: not a network failure
+    assert not caught.value.maybe_processed

@@ -134,6 +134,10 @@ def _reader(model: type[M]) -> Callable[[httpx.Response], M]:
     return read
 
 
+def _ignore_body(response: httpx.Response) -> None:
+    return None
+
+
 class Core:
     """Builds requests, reads answers and runs the retry policy; performs no I/O itself."""
 
@@ -313,7 +317,8 @@ class Core:
         """
         spec = RequestSpec("POST", "/key/bulk_update", json={"keys": []})
         try:
-            yield from self._call(spec, _reader(BaseModel), safety=Safety.IDEMPOTENT)
+            # Whatever a success carries, it is not the expected refusal (see below).
+            yield from self._call(spec, _ignore_body, safety=Safety.IDEMPOTENT)
         except BadRequestError as exc:
             if exc.status == 400 and _NO_KEYS_PROVIDED in exc.message.lower():
                 return None
@@ -322,6 +327,7 @@ class Core:
         raise UnexpectedResponseError(
             "POST /key/bulk_update with no keys succeeded; cannot tell whether the credential"
             " is a proxy admin",
+            status=200,
             method="POST",
             path="/key/bulk_update",
             maybe_processed=False,
