@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from litellm_client import hash_key
+import pytest
+from litellm_client import AsyncLiteLLMClient, BadRequestError, hash_key
 from vault_plugin_litellm.engine import key_index
 from vault_plugin_litellm.engine.expiry import EXPIRY_GRACE
 from vault_plugin_litellm.sdk.framework import WAL_PREFIX
@@ -229,3 +231,21 @@ async def test_a_minted_key_may_call_llm_routes_only(engine: Engine) -> None:
     assert engine.proxy.get_as(key, "/key/info", {"key": second["token"]}) == 403
     assert engine.proxy.get_as(key, "/key/info") == 403
     assert engine.proxy.chat(key) == 200
+
+
+async def test_a_huge_proxy_message_is_cut_in_the_answer(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The proxy (or whatever answers at its URL) chooses the size of its error messages; the
+    # host passes ours on to the caller and its audit log.
+    await engine.configure()
+    await engine.role()
+
+    async def refused(self: AsyncLiteLLMClient, **fields: Any) -> Any:
+        raise BadRequestError("x" * (1 << 20), status=400, maybe_processed=False)
+
+    monkeypatch.setattr(AsyncLiteLLMClient, "generate_key", refused)
+    answer = await engine.host.read("creds/dev")
+    assert answer.status == 400
+    assert answer.error.startswith('LiteLLM refused minting a key for role "dev": xxx')
+    assert len(answer.error) < 2000

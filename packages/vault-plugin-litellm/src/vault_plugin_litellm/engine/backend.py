@@ -172,9 +172,10 @@ class LiteLLMBackend(Backend):
             current = self._config
             handle = ProxyHandle(config)
             if current is not None and current.connection_settings() == settings:
-                if self._handle is not None:
-                    await self._handle.retire()
-                self._handle = handle
+                # Swapped before the await, so that no other request's handle is overwritten.
+                old, self._handle = self._handle, handle
+                if old is not None:
+                    await old.retire()
             else:
                 temporary = True
         try:

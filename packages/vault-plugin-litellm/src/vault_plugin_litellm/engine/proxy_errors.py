@@ -35,6 +35,10 @@ from vault_plugin_litellm.sdk.logical import (
 
 from .limits import OPERATION_DEADLINE
 
+MAX_DETAIL = 1000
+"""Characters of the proxy's own message kept in an answer: whatever answers at the proxy's URL
+chooses its size, and the host hands the answer to the caller and to its audit devices."""
+
 
 class Refusal(Exception):
     """Bad input, answered as a 400 error response that keeps the message."""
@@ -74,6 +78,8 @@ def from_proxy_error(
     if not isinstance(exc, LiteLLMError):
         return LogicalError(f"{action} failed: internal error ({type(exc).__name__})")
     detail = redact(exc.message)
+    if len(detail) > MAX_DETAIL:
+        detail = detail[:MAX_DETAIL] + f"... ({len(detail) - MAX_DETAIL} more characters)"
     if isinstance(exc, EnterpriseFeatureError):
         return Refusal(
             f"LiteLLM refused {action}: the proxy needs a LiteLLM Enterprise licence for a "
