@@ -214,3 +214,16 @@ async def test_a_proxy_too_large_to_list_in_time_is_tidied_in_part(
         assert 1 <= report["scanned"] < len(strangers)
     finally:
         engine.proxy.admin.delete_keys(strangers, missing_ok=True)
+
+
+async def test_tidy_keeps_the_index_entry_of_a_key_still_being_created(engine: Engine) -> None:
+    # The index entry is written while the proxy creates the key: the key may not exist yet.
+    # Dropped, the key would be unheld once created, and the next tidy would delete it.
+    await engine.configure()
+    token = hash_key(new_raw_key())
+    storage = engine.host.storage
+    await put_wal(storage, KEY_WAL, wal_data(token, role="dev"), clock=engine.backend.clock)
+    await key_index.record_key(storage, token, role="dev")
+    report = await _tidy(engine, safety_buffer=0)
+    assert report["stale_index_entries"] == 0
+    assert token in await key_index.indexed_tokens(storage)

@@ -60,7 +60,7 @@ from .config import EngineConfig
 from .operation import changing
 from .proxy import delete_tokens
 from .proxy_errors import Refusal, answer_refusals, from_proxy_error
-from .wal_kinds import KEY_WAL, may_be_in_flight
+from .wal_kinds import IN_FLIGHT, KEY_WAL, may_be_in_flight
 
 if TYPE_CHECKING:
     from .backend import LiteLLMBackend
@@ -214,7 +214,10 @@ async def _sweep(
         owed = [t for t in pending if t not in mine and t != admin_token]
         await _delete(client, storage, owed, report)
     if report.complete:
-        await _drop_stale(client, storage, indexed - mine.keys(), now - safety_buffer, report)
+        # An index entry is written while the proxy creates its key, so a young one may name a
+        # key that does not exist yet, whatever the safety buffer.
+        minted_before = now - max(safety_buffer, IN_FLIGHT)
+        await _drop_stale(client, storage, indexed - mine.keys(), minted_before, report)
 
 
 async def _mount_keys(
