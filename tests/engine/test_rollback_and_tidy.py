@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from litellm_client import AsyncLiteLLMClient, hash_key, new_raw_key
-from vault_plugin_litellm.engine import key_index, limits, path_tidy, proxy
+from vault_plugin_litellm.engine import key_index, limits, path_tidy, proxy, wal_kinds
 from vault_plugin_litellm.engine.wal_kinds import INSTANCE, KEY_WAL, wal_data
 from vault_plugin_litellm.sdk.framework import delete_wal, list_wal, put_wal
 from vault_plugin_litellm.sdk.logical import Storage, utcnow
@@ -227,3 +227,27 @@ async def test_tidy_keeps_the_index_entry_of_a_key_still_being_created(engine: E
     report = await _tidy(engine, safety_buffer=0)
     assert report["stale_index_entries"] == 0
     assert token in await key_index.indexed_tokens(storage)
+
+
+async def test_a_wall_clock_jump_does_not_roll_back_a_mint_still_running(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An NTP step of ten minutes while a mint of this process runs.
+    await engine.configure()
+    token = _plant(engine)
+    await put_wal(engine.host.storage, KEY_WAL, wal_data(token), created_at=int(time.time()) - 5)
+
+    class Jumped:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def time() -> float:
+            return time.time() + 600
+
+    monkeypatch.setattr(wal_kinds, "time", Jumped)
+    try:
+        await engine.host.rollback()
+        assert engine.proxy.status(token) == "active"
+        assert len(await list_wal(engine.host.storage)) == 1
+    finally:
+        engine.proxy.admin.delete_keys([token], missing_ok=True)

@@ -25,14 +25,22 @@ IN_FLIGHT = timedelta(minutes=2)
 
 
 def wal_data(token: str, **extra: str) -> dict[str, Any]:
-    return {"token": token, "instance": INSTANCE, "written_at": int(time.time()), **extra}
+    # written_at is for people reading storage; the age is measured on the monotonic clock,
+    # which a wall-clock step (NTP) cannot move, and which only this process shares.
+    return {
+        "token": token,
+        "instance": INSTANCE,
+        "written_at": int(time.time()),
+        "monotonic": time.monotonic(),
+        **extra,
+    }
 
 
 def may_be_in_flight(data: dict[str, Any]) -> bool:
     """Whether the request that wrote this entry may still be running in this process."""
     if data.get("instance") != INSTANCE:
         return False
-    written = data.get("written_at")
+    written = data.get("monotonic")
     if not isinstance(written, int | float):
         return False
-    return time.time() - written < IN_FLIGHT.total_seconds()
+    return time.monotonic() - written < IN_FLIGHT.total_seconds()
