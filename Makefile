@@ -77,3 +77,5 @@ bench: sync
 	$(STEP) "client overhead benchmark" $(UV) run python bench/litellm_client_overhead.py
 	$(STEP) "plugin runtime benchmark" $(UV) run python bench/plugin_runtime.py
 	$(STEP) "vault-plugin-proto import benchmark" $(UV) run python bench/proto_import.py
+	$(STEP) "engine latency benchmark (OpenBao and the proxy at LITELLM_URL)" $(UV) run python bench/engine_latency.py
+	$(STEP) "engine load benchmark (OpenBao and the proxy at LITELLM_URL)" $(UV) run python bench/engine_load.py
