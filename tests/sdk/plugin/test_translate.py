@@ -179,10 +179,23 @@ def test_data_nested_deeper_than_the_decoder_goes_names_the_field(depth: int, ke
     with pytest.raises(BadRequestError) as info:
         translate.decode_object(text, "request data")
     assert info.value.message == (
-        f"request data nests {depth + 1} levels deep in field {json.dumps(key)}, more than "
-        "this plugin can decode"
+        f"request data nests {depth + 1} levels deep in field {json.dumps(key)}; at most "
+        f"{translate.MAX_JSON_DEPTH} are accepted"
     )
     assert info.value.err_type == 4
+
+
+def test_the_depth_limit_is_exact_and_does_not_depend_on_the_stack() -> None:
+    limit = translate.MAX_JSON_DEPTH
+    at_limit = '{"a": ' + "[" * (limit - 1) + "]" * (limit - 1) + "}"
+    decoded = translate.decode_object(at_limit, "request data")
+    assert translate.deepest_field(json.dumps(decoded)) == ("a", limit)
+    beyond = '{"a": ' + "[" * limit + "]" * limit + "}"
+    with pytest.raises(BadRequestError, match=f"nests {limit + 1} levels deep"):
+        translate.decode_object(beyond, "request data")
+    # Many brackets side by side are no depth at all.
+    wide = '{"a": [' + ",".join(["[]"] * (limit * 4)) + "]}"
+    assert len(translate.decode_object(wide, "request data")["a"]) == limit * 4
 
 
 def _depth(value: Any) -> int:

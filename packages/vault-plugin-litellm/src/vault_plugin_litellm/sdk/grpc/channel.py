@@ -203,7 +203,7 @@ class ClientConnection(H2Connection):
     def on_headers(self, stream: _CallStream, headers: list[Header], end_stream: bool) -> None:
         try:
             if stream.got_headers:
-                if not end_stream:  # only trailers may follow the response headers (§8.1)
+                if not end_stream:  # only trailers may follow the response headers (RFC 9113 §8.1)
                     raise fields.MalformedError("HEADERS inside a response")
                 self._finish(stream, fields.parse_trailers(headers))
                 return
