@@ -427,15 +427,6 @@ class OpenBaoCluster:
         self.stop()
 
 
-@contextlib.contextmanager
-def running_cluster(workdir: Path, **kw: Any) -> Iterator[OpenBaoCluster]:
-    cluster = OpenBaoCluster(workdir, **kw)
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
-
-
 # -- the LiteLLM engine on a cluster -----------------------------------------------------------
 
 
