@@ -251,3 +251,16 @@ async def test_a_wall_clock_jump_does_not_roll_back_a_mint_still_running(
         assert len(await list_wal(engine.host.storage)) == 1
     finally:
         engine.proxy.admin.delete_keys([token], missing_ok=True)
+
+
+async def test_tidy_drops_the_index_entry_of_a_key_deleted_behind_its_back(engine: Engine) -> None:
+    await engine.configure()
+    await engine.role()
+    minted = await engine.creds()
+    assert minted.data is not None
+    token = minted.data["token"]
+    engine.proxy.admin.delete_keys([token])
+    report = await _tidy(engine, safety_buffer=0)
+    assert report["stale_index_entries"] == 1
+    assert token not in await key_index.indexed_tokens(engine.host.storage)
+    assert (await engine.host.revoke(minted.lease_id)).ok  # already gone counts as revoked

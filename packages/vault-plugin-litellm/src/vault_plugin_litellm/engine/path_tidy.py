@@ -214,10 +214,7 @@ async def _sweep(
         owed = [t for t in pending if t not in mine and t != admin_token]
         await _delete(client, storage, owed, report)
     if report.complete:
-        # An index entry is written while the proxy creates its key, so a young one may name a
-        # key that does not exist yet, whatever the safety buffer.
-        minted_before = now - max(safety_buffer, IN_FLIGHT)
-        await _drop_stale(client, storage, indexed - mine.keys(), minted_before, report)
+        await _drop_stale(client, storage, indexed - mine.keys(), now, safety_buffer, report)
 
 
 async def _mount_keys(
@@ -294,7 +291,8 @@ async def _drop_stale(
     client: AsyncLiteLLMClient,
     storage: Storage,
     unseen: set[str],
-    minted_before: datetime,
+    now: datetime,
+    safety_buffer: timedelta,
     report: TidyReport,
 ) -> None:
     """Index entries whose key the listing did not show: dropped once the proxy confirms the
@@ -302,11 +300,15 @@ async def _drop_stale(
     for token in sorted(unseen):
         entry = await key_index.read_key(storage, token)
         minted = _parse_time(entry.get("minted_at")) if entry else None
-        if minted is not None and minted > minted_before:
+        if minted is not None and minted > now - safety_buffer:
             continue
         try:
             info = await client.key_info(token)
         except NotFoundError:
+            # Never created, so far: an index entry is written while the proxy creates its
+            # key, and one younger than a mint may take can name a key about to exist.
+            if minted is not None and minted > now - IN_FLIGHT:
+                continue
             info = None
         if info is not None and info.status != KeyStatus.DELETED:
             continue
