@@ -144,3 +144,35 @@ async def test_the_admin_key_in_use_is_never_deleted_as_owed(engine: Engine) -> 
         assert engine.proxy.status(admin_key) == "active"
     finally:
         engine.proxy.admin.delete_keys([admin_key], missing_ok=True)
+
+
+async def test_a_rollback_tick_leaves_the_old_key_to_the_rotation_in_progress(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Owed from the moment the successor is stored, the old key is the rotation's to delete once
+    # the requests still using it are done; a tick meanwhile would cut them off.
+    old_key = await _configure_virtual_key(engine)
+    deleting, proceed = asyncio.Event(), asyncio.Event()
+    delete = path_rotate_root.delete_tokens
+
+    async def waiting(*args: Any) -> None:
+        deleting.set()
+        await proceed.wait()
+        await delete(*args)
+
+    monkeypatch.setattr(path_rotate_root, "delete_tokens", waiting)
+    rotation = asyncio.create_task(engine.host.write("rotate-root", {}))
+    await deleting.wait()
+    try:
+        assert await key_index.pending_tokens(engine.host.storage) == [hash_key(old_key)]
+        await engine.host.rollback()
+        assert engine.proxy.status(old_key) == "active"
+    finally:
+        proceed.set()
+        rotated = await rotation
+    assert rotated.ok, rotated.errors
+    assert rotated.data is not None
+    assert rotated.data["previous_key_deleted"] is True
+    assert engine.proxy.status(old_key) in ("deleted", "missing")
+    assert await key_index.pending_tokens(engine.host.storage) == []
+    engine.proxy.admin.delete_keys([(await _stored_config(engine))["admin_key"]], missing_ok=True)

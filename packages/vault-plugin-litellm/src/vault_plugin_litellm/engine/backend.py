@@ -291,6 +291,10 @@ class LiteLLMBackend(Backend):
     async def _periodic(self, req: Request) -> None:
         if await self.is_performance_standby():
             return
+        if self.admin_lock.locked():
+            # rotate-root may owe the old admin key while requests still finish with it, and
+            # both the retries and tidy delete owed keys: the next tick does the work.
+            return
         await self.retry_owed_revocations(req.storage, req.mount_point)
         config = await self.get_config(req.storage)
         interval = config.tidy_interval if config else 0
@@ -316,8 +320,6 @@ class LiteLLMBackend(Backend):
 
     async def retry_owed_revocations(self, storage: Storage, mount_point: str) -> int:
         """Try again to delete keys whose revocation failed; returns how many are now gone."""
-        if self.admin_lock.locked():
-            return 0  # rotate-root may owe the old admin key while requests still finish with it
         tokens = await key_index.pending_tokens(storage)
         if not tokens:
             return 0
