@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from litellm_client import hash_key
-from vault_plugin_litellm.engine import key_index, path_rotate_root
+from vault_plugin_litellm.engine import key_index, path_rotate_root, proxy
 from vault_plugin_litellm.engine.config import CONFIG_KEY
 from vault_plugin_litellm.sdk.framework import WAL_PREFIX, list_wal
 from vault_plugin_litellm.sdk.logical import StorageEntry
@@ -153,7 +153,7 @@ async def test_a_rollback_tick_leaves_the_old_key_to_the_rotation_in_progress(
     # the requests still using it are done; a tick meanwhile would cut them off.
     old_key = await _configure_virtual_key(engine)
     deleting, proceed = asyncio.Event(), asyncio.Event()
-    delete = path_rotate_root.delete_tokens
+    delete = proxy.delete_tokens
 
     async def waiting(*args: Any) -> None:
         deleting.set()
