@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from litellm_client import AsyncLiteLLMClient, BadRequestError, hash_key
+from litellm_client import AsyncLiteLLMClient, BadRequestError, NotFoundError, hash_key
 from vault_plugin_litellm.engine import key_index
 from vault_plugin_litellm.engine.expiry import EXPIRY_GRACE
 from vault_plugin_litellm.sdk.framework import WAL_PREFIX
@@ -249,3 +249,22 @@ async def test_a_huge_proxy_message_is_cut_in_the_answer(
     assert answer.status == 400
     assert answer.error.startswith('LiteLLM refused minting a key for role "dev": xxx')
     assert len(answer.error) < 2000
+
+
+async def test_a_url_that_is_not_the_proxy_base_is_a_500_naming_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real proxy answers {"detail": "Not Found"} with 404 under a wrong base path. A 404 from
+    # the host reads as "no such path" (the CLI prints "No value found" for a read and drops
+    # the message): the proxy's 404 must not become the answer's status.
+    await engine.configure()
+    await engine.role()
+
+    async def not_found(self: AsyncLiteLLMClient, **fields: Any) -> Any:
+        raise NotFoundError("Not Found", status=404, maybe_processed=False)
+
+    monkeypatch.setattr(AsyncLiteLLMClient, "generate_key", not_found)
+    failed = await engine.host.read("creds/dev")
+    assert failed.status == 500
+    assert engine.proxy.url in failed.error
+    assert "base URL" in failed.error

@@ -3,7 +3,8 @@
 - bad input the proxy refused: 400, with the proxy's reason;
 - a setting that needs a LiteLLM Enterprise licence: 400 that says so;
 - the admin key refused: 403, telling the operator to fix ``config``;
-- the proxy unreachable, slow or failing (5xx, garbage): 500 naming the proxy.
+- the proxy unreachable, slow or failing (5xx, garbage, a 404 nobody expected): 500 naming
+  the proxy.
 
 Messages never carry key material: the client masks anything shaped like a key in what the
 proxy says, and the engine only ever adds tokens (hashes) and aliases.
@@ -94,7 +95,12 @@ def from_proxy_error(
     if isinstance(exc, BadRequestError):
         return Refusal(f"LiteLLM refused {action}: {detail}")
     if isinstance(exc, NotFoundError):
-        return CodedError(404, f"LiteLLM at {url} answered 404 while {action}: {detail}")
+        # Never a 404 of our own: the host would read it as "no such path" (a CLI read prints
+        # "No value found" and drops the message). Callers handle the 404s they expect.
+        return LogicalError(
+            f"LiteLLM proxy at {url} answered 404 while {action}: {detail}; check that url is "
+            "the proxy's base URL"
+        )
     if isinstance(exc, RateLimitError):
         return CodedError(429, f"LiteLLM at {url} is rate limiting {action}: {detail}")
     status = f"HTTP {exc.status}" if exc.status is not None else "no answer"
