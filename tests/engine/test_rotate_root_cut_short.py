@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from litellm_client import hash_key
+from litellm_client import AsyncLiteLLMClient, KeyInfo, KeyStatus, hash_key
 from vault_plugin_litellm.engine import key_index, path_rotate_root, proxy
 from vault_plugin_litellm.engine.config import CONFIG_KEY
 from vault_plugin_litellm.sdk.framework import WAL_PREFIX, list_wal
@@ -176,3 +176,24 @@ async def test_a_rollback_tick_leaves_the_old_key_to_the_rotation_in_progress(
     assert engine.proxy.status(old_key) in ("deleted", "missing")
     assert await key_index.pending_tokens(engine.host.storage) == []
     engine.proxy.admin.delete_keys([(await _stored_config(engine))["admin_key"]], missing_ok=True)
+
+
+async def test_an_admin_key_whose_own_row_is_not_active_is_a_403(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # E.g. blocked between authenticating and reading its own row.
+    admin_key = await _configure_virtual_key(engine)
+    original = AsyncLiteLLMClient.key_info
+
+    async def blocked(self: AsyncLiteLLMClient, key: str) -> KeyInfo:
+        info = await original(self, key)
+        return info.model_copy(update={"status": KeyStatus.REVOKED})
+
+    monkeypatch.setattr(AsyncLiteLLMClient, "key_info", blocked)
+    try:
+        refused = await engine.host.write("rotate-root", {})
+        assert refused.status == 403, refused.errors
+        assert "revoked" in refused.error
+        assert "config" in refused.error
+    finally:
+        engine.proxy.admin.delete_keys([admin_key], missing_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from litellm_client import AsyncLiteLLMClient, KeyStatus, NotFoundError
+from litellm_client import AsyncLiteLLMClient, AuthenticationError, KeyStatus, NotFoundError
 
 from .config import AdminKeyType
 
@@ -33,7 +33,8 @@ async def inspect_admin_key(client: AsyncLiteLLMClient, admin_key: str) -> Admin
         identity = AdminIdentity(AdminKeyType.MASTER_KEY)
     else:
         if info.status not in (None, KeyStatus.ACTIVE):
-            raise NotFoundError(f"the admin key's own row says it is {info.status}")
+            # A refusal of the key, like the proxy's own: the operator must fix config.
+            raise AuthenticationError(f"the admin key's own row says it is {info.status}")
         identity = AdminIdentity(
             AdminKeyType.VIRTUAL_KEY,
             user_id=info.user_id or "",
