@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +43,22 @@ async def _orphan_write_ahead_entries(engine: Engine) -> None:
         raw = json.loads(entry.value)
         raw["data"]["instance"] = "a-process-that-died"
         await storage.put(StorageEntry(WAL_PREFIX + entry_id, json.dumps(raw).encode()))
+
+
+def _hold(
+    monkeypatch: pytest.MonkeyPatch, name: str, step: Callable[..., Awaitable[None]]
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold rotate-root at ``step`` (its function ``name``): set when it is reached, and set to
+    let it go on."""
+    reached, proceed = asyncio.Event(), asyncio.Event()
+
+    async def held(*args: Any) -> None:
+        reached.set()
+        await proceed.wait()
+        await step(*args)
+
+    monkeypatch.setattr(path_rotate_root, name, held)
+    return reached, proceed
 
 
 async def test_cut_short_while_deleting_the_old_key(
@@ -100,15 +117,7 @@ async def test_a_config_write_during_a_rotation_is_not_lost(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old_key = await _configure_virtual_key(engine)
-    proving, proceed = asyncio.Event(), asyncio.Event()
-    prove = path_rotate_root._prove
-
-    async def slow_prove(*args: Any) -> None:
-        proving.set()
-        await proceed.wait()
-        await prove(*args)
-
-    monkeypatch.setattr(path_rotate_root, "_prove", slow_prove)
+    proving, proceed = _hold(monkeypatch, "_prove", path_rotate_root._prove)
     rotation = asyncio.create_task(engine.host.write("rotate-root", {}))
     await proving.wait()
     write = asyncio.create_task(
@@ -152,15 +161,7 @@ async def test_a_rollback_tick_leaves_the_old_key_to_the_rotation_in_progress(
     # Owed from the moment the successor is stored, the old key is the rotation's to delete once
     # the requests still using it are done; a tick meanwhile would cut them off.
     old_key = await _configure_virtual_key(engine)
-    deleting, proceed = asyncio.Event(), asyncio.Event()
-    delete = proxy.delete_tokens
-
-    async def waiting(*args: Any) -> None:
-        deleting.set()
-        await proceed.wait()
-        await delete(*args)
-
-    monkeypatch.setattr(path_rotate_root, "delete_tokens", waiting)
+    deleting, proceed = _hold(monkeypatch, "delete_tokens", proxy.delete_tokens)
     rotation = asyncio.create_task(engine.host.write("rotate-root", {}))
     await deleting.wait()
     try:
