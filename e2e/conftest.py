@@ -106,7 +106,7 @@ def litellm(request: pytest.FixtureRequest) -> Iterator[LiteLLM]:
         url, key = os.environ.get("LITELLM_URL"), os.environ.get("LITELLM_MASTER_KEY")
         if not url or not key:
             pytest.fail("live end-to-end tests need LITELLM_URL and LITELLM_MASTER_KEY")
-        proxy = LiteLLM(url, key, "live", plugin_url)
+        proxy = LiteLLM(url, key, "live", plugin_url=plugin_url)
         yield proxy
         proxy.close()
         return

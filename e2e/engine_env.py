@@ -21,14 +21,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-from litellm_client import LiteLLMClient, NotFoundError
 from vault_plugin_litellm.cli import ENTRY as ENGINE_ENTRY
 from vault_plugin_litellm.sdk.launcher import Launcher, write_launcher
+
+from tests.support.proxy_access import MODEL as MODEL
+from tests.support.proxy_access import ProxyAccess
 
 from .openbao import (
     Bao,
@@ -40,7 +41,6 @@ from .openbao import (
 )
 
 ENGINE_NAME = "litellm"
-MODEL = "fake-gpt"
 OTHER_MODEL = "fake-other"
 
 
@@ -66,53 +66,14 @@ def install_engine(
 
 
 @dataclass
-class LiteLLM:
-    """A LiteLLM proxy as the tests reach it, and the URL the plugin is given for it."""
+class LiteLLM(ProxyAccess):
+    """A LiteLLM proxy as the tests reach it, and the URL the plugin is given for it (a fault
+    injector may stand between the two)."""
 
-    url: str
-    master_key: str
-    kind: str  # "standin" or "live"
     plugin_url: str = ""
-    _admin: LiteLLMClient | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.plugin_url = self.plugin_url or self.url
-
-    @property
-    def admin(self) -> LiteLLMClient:
-        if self._admin is None:
-            self._admin = LiteLLMClient(self.url, self.master_key)
-        return self._admin
-
-    def chat(self, key: str, model: str = MODEL) -> int:
-        response = httpx.post(
-            f"{self.url}/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
-            timeout=60,
-        )
-        return response.status_code
-
-    def status(self, token: str) -> str:
-        try:
-            return str(self.admin.key_info(token).status)
-        except NotFoundError:
-            return "missing"
-
-    def new_admin_key(self) -> tuple[str, str]:
-        user_id = f"vault-e2e-admin-{uuid.uuid4().hex[:10]}"
-        response = httpx.post(
-            f"{self.url}/user/new",
-            headers={"Authorization": f"Bearer {self.master_key}"},
-            json={"user_id": user_id, "user_role": "proxy_admin"},
-            timeout=60,
-        )
-        response.raise_for_status()
-        return user_id, str(response.json()["key"])
-
-    def close(self) -> None:
-        if self._admin is not None:
-            self._admin.close()
 
 
 @dataclass

@@ -114,6 +114,13 @@ class BaoResponse:
         return list(self.body.get("warnings") or []) if isinstance(self.body, dict) else []
 
 
+def data_of(resp: BaoResponse) -> Any:
+    """The response's data; an error status raises, naming the status and the body."""
+    if resp.status >= 400:
+        raise OpenBaoError(f"HTTP {resp.status}: {resp.body}")
+    return resp.data
+
+
 @dataclass
 class Bao:
     """An HTTP client for one server (keep-alive, root token unless told otherwise)."""
@@ -170,9 +177,7 @@ class Bao:
         return self.request("GET", path, params={"help": "1"})
 
     def ok(self, resp: BaoResponse) -> Any:
-        if resp.status >= 400:
-            raise OpenBaoError(f"HTTP {resp.status}: {resp.body}")
-        return resp.data
+        return data_of(resp)
 
     def close(self) -> None:
         self.client.close()

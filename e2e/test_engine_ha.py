@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from e2e.conftest import openbao_versions, say_past_capture
 from e2e.engine_env import MODEL, OTHER_MODEL, LiteLLM, Mount
-from e2e.openbao import Bao, BaoResponse, bao_binary, wait_until
+from e2e.openbao import Bao, BaoResponse, bao_binary, data_of, wait_until
 from e2e.openbao_cluster import ClusterNode, EngineCluster, start_engine_cluster
 
 pytestmark = [pytest.mark.openbao, pytest.mark.local_server, pytest.mark.slow]
@@ -58,21 +58,6 @@ def cluster_mount(ha: EngineCluster) -> Iterator[Mount]:
         print(ha.cluster.errors())  # shown when the test fails
         ha.cluster.heal()  # a test that failed half-way may have left a node down
         ha.unmount(mount)
-
-
-def _ok(response: BaoResponse) -> Any:
-    assert response.status < 400, f"HTTP {response.status}: {response.body}"
-    return response.data
-
-
-def _expires(litellm: LiteLLM, token: str) -> datetime:
-    info = litellm.admin.key_info(token)
-    assert info.expires is not None
-    return info.expires
-
-
-def _gone(litellm: LiteLLM, token: str) -> bool:
-    return litellm.status(token) in ("deleted", "missing")
 
 
 def _mount_tokens(litellm: LiteLLM, path: str) -> list[str]:
@@ -124,37 +109,37 @@ def test_every_changing_operation_through_a_standby_reaches_the_active_node(
     try:
         # config write
         there.configure(admin_key=first_key)
-        config = _ok(here.bao.read(f"{path}/config"))
+        config = data_of(here.bao.read(f"{path}/config"))
         assert (config["admin_key_type"], config["admin_user_id"]) == ("virtual_key", user_id)
 
         # roles write, and reads of both through the standby
         there.role("dev", ttl="10m", max_ttl="1h")
-        assert _ok(here.bao.read(f"{path}/roles/dev"))["ttl"] == 600
+        assert data_of(here.bao.read(f"{path}/roles/dev"))["ttl"] == 600
         assert _eventually(lambda: _role_models(there.bao, f"{path}/roles/dev"), [MODEL]) == [MODEL]
-        assert _ok(there.bao.read(f"{path}/config"))["admin_user_id"] == user_id
-        assert _ok(there.bao.list(f"{path}/roles"))["keys"] == ["dev"]
+        assert data_of(there.bao.read(f"{path}/config"))["admin_user_id"] == user_id
+        assert data_of(there.bao.list(f"{path}/roles"))["keys"] == ["dev"]
 
         # creds: one lease, one key (the standby minted nothing of its own)
         issued = there.creds().body
         key, token = issued["data"]["key"], issued["data"]["token"]
         assert litellm.chat(key) == 200
-        assert _ok(_lease(here.bao, issued["lease_id"]))["id"] == issued["lease_id"]
+        assert data_of(_lease(here.bao, issued["lease_id"]))["id"] == issued["lease_id"]
         assert _mount_tokens(litellm, path) == [token]
 
         # renew
-        before = _expires(litellm, token)
+        before = litellm.expires(token)
         renew = {"lease_id": issued["lease_id"], "increment": 1800}
         renewed = there.bao.write("sys/leases/renew", renew)
         if forwards_lease_writes(ha.version):
             assert renewed.status == 200, renewed.body
             assert renewed.body["lease_duration"] == 1800
-            assert _expires(litellm, token) > before + timedelta(minutes=15)
+            assert litellm.expires(token) > before + timedelta(minutes=15)
         else:
             # The host cannot store the renewal on a standby; the key must not move either.
             assert renewed.status == 500, renewed.body
             assert "read-only" in renewed.errors[0]
-            assert _expires(litellm, token) == before
-            _ok(here.bao.write("sys/leases/renew", renew))
+            assert litellm.expires(token) == before
+            data_of(here.bao.write("sys/leases/renew", renew))
 
         # revoke
         second = there.creds().body
@@ -166,38 +151,38 @@ def test_every_changing_operation_through_a_standby_reaches_the_active_node(
             assert revoked.status == 500, revoked.body
             assert litellm.status(second["data"]["token"]) == "active"
             assert _lease(here.bao, second["lease_id"]).status == 200
-            _ok(here.bao.write("sys/leases/revoke", {"lease_id": second["lease_id"]}))
-        assert wait_until(lambda: _gone(litellm, second["data"]["token"]), timeout=20)
+            data_of(here.bao.write("sys/leases/revoke", {"lease_id": second["lease_id"]}))
+        assert wait_until(lambda: litellm.gone(second["data"]["token"]), timeout=20)
         assert _lease(here.bao, second["lease_id"]).status == 400
 
         # rotate-root
-        rotated = _ok(there.bao.write(f"{path}/rotate-root", {}))
+        rotated = data_of(there.bao.write(f"{path}/rotate-root", {}))
         assert rotated["previous_key_deleted"] is True
         assert rotated["admin_user_id"] == user_id
         assert litellm.chat(first_key) == 401
         remaining = [k.token for k in litellm.admin.list_keys(user_id=user_id) if k.token]
         assert len(remaining) == 1  # exactly one successor: the standby made none
-        assert _ok(here.bao.read(f"{path}/config"))["admin_key_rotated_at"]
+        assert data_of(here.bao.read(f"{path}/config"))["admin_key_rotated_at"]
         assert there.creds().body["data"]["key"]  # the new admin key works
 
         # tidy: an orphan (its index entry removed behind the engine's back) is found and
         # deleted; the report is stored by the active node and read back through the standby
         orphan = there.creds().body["data"]
         mount_uuid = cluster_mount.backend_uuid()
-        _ok(here.bao.delete(f"sys/raw/logical/{mount_uuid}/keys/{orphan['token']}"))
-        dry = _ok(there.bao.write(f"{path}/tidy", {"dry_run": True, "safety_buffer": 0}))
+        data_of(here.bao.delete(f"sys/raw/logical/{mount_uuid}/keys/{orphan['token']}"))
+        dry = data_of(there.bao.write(f"{path}/tidy", {"dry_run": True, "safety_buffer": 0}))
         assert [f["token"] for f in dry["found"]] == [orphan["token"]]
         assert dry["deleted"] == 0
-        report = _ok(there.bao.write(f"{path}/tidy", {"safety_buffer": 0}))
+        report = data_of(there.bao.write(f"{path}/tidy", {"safety_buffer": 0}))
         assert (report["deleted"], report["dry_run"]) == (1, False)
-        assert _gone(litellm, orphan["token"])
+        assert litellm.gone(orphan["token"])
         assert litellm.chat(key) == 200
         last = _eventually(lambda: there.bao.read(f"{path}/tidy").data, report)
         assert last == report
 
         # revoke what is left, then roles delete and config delete
-        _ok(here.bao.write("sys/leases/revoke-prefix/" + f"{path}/creds/dev", {}))
-        assert wait_until(lambda: _gone(litellm, token), timeout=20)
+        data_of(here.bao.write("sys/leases/revoke-prefix/" + f"{path}/creds/dev", {}))
+        assert wait_until(lambda: litellm.gone(token), timeout=20)
         assert there.bao.delete(f"{path}/roles/dev").status == 204
         assert here.bao.read(f"{path}/roles/dev").status == 404
         assert there.bao.delete(f"{path}/config").status == 204
@@ -218,7 +203,7 @@ def test_changes_on_the_active_node_reach_the_standbys_cached_state(
     here.role("dev", models=[MODEL])
     for there in theirs:  # each standby's plugin reads and keeps the role and the config
         assert _eventually(lambda t=there: _role_models(t.bao, f"{path}/roles/dev"), [MODEL])
-        assert _ok(there.bao.read(f"{path}/config"))["timeout"] == 20
+        assert data_of(there.bao.read(f"{path}/config"))["timeout"] == 20
 
     here.role("dev", models=[OTHER_MODEL])
     here.configure(timeout=35)
@@ -231,7 +216,7 @@ def test_changes_on_the_active_node_reach_the_standbys_cached_state(
     minted = theirs[0].creds().body["data"]
     assert minted["models"] == [OTHER_MODEL]
 
-    _ok(here.bao.delete(f"{path}/roles/dev"))
+    data_of(here.bao.delete(f"{path}/roles/dev"))
     for there in theirs:
         assert _eventually(lambda t=there: t.bao.read(f"{path}/roles/dev").status, 404) == 404
         assert there.bao.read(f"{path}/creds/dev").status == 400
@@ -256,8 +241,8 @@ def _promote_and_check(
         "sys/leases/renew", {"lease_id": before["lease_id"], "increment": 900}
     )
     assert renewed.status == 200, renewed.body
-    _ok(there.bao.write("sys/leases/revoke", {"lease_id": minted["lease_id"]}))
-    assert wait_until(lambda: _gone(litellm, minted["data"]["token"]), timeout=20)
+    data_of(there.bao.write("sys/leases/revoke", {"lease_id": minted["lease_id"]}))
+    assert wait_until(lambda: litellm.gone(minted["data"]["token"]), timeout=20)
     if kill:
         # A plugin does not outlive its host, even one killed outright.
         assert wait_until(lambda: not ha.pids(old), timeout=20), ha.pids(old)
@@ -277,13 +262,13 @@ def test_a_promoted_standby_uses_the_admin_key_changed_on_the_active_node(
         here.role("dev", ttl="10m", max_ttl="1h")
         earlier = here.creds().body
         for node in cluster.standbys():  # every standby's plugin now holds the first key
-            assert _ok(ha.through(cluster_mount, node).bao.read(f"{path}/config"))
+            assert data_of(ha.through(cluster_mount, node).bao.read(f"{path}/config"))
         # Rotated on the active node: the first key is deleted in LiteLLM, so a standby that
         # kept it would fail once promoted.
-        rotated = _ok(here.bao.write(f"{path}/rotate-root", {}))
+        rotated = data_of(here.bao.write(f"{path}/rotate-root", {}))
         assert rotated["previous_key_deleted"] is True
         assert litellm.chat(first_key) == 401
-        stamp = _ok(here.bao.read(f"{path}/config"))["admin_key_rotated_at"]
+        stamp = data_of(here.bao.read(f"{path}/config"))["admin_key_rotated_at"]
         for node in cluster.standbys():
             there = ha.through(cluster_mount, node)
             seen = _eventually(
@@ -295,13 +280,13 @@ def test_a_promoted_standby_uses_the_admin_key_changed_on_the_active_node(
         # Now a new admin key written on the (new) active node; the old one deleted by hand.
         here = ha.through(cluster_mount, cluster.active())
         for node in cluster.standbys():
-            assert _ok(ha.through(cluster_mount, node).bao.read(f"{path}/config"))
+            assert data_of(ha.through(cluster_mount, node).bao.read(f"{path}/config"))
         _, third_key = litellm.new_admin_key()
         previous = [k.token for k in litellm.admin.list_keys(user_id=user_id) if k.token]
         here.configure(admin_key=third_key)
         litellm.admin.delete_keys(previous)
         _promote_and_check(ha, cluster_mount, earlier, kill=True)
-        later = _ok(ha.through(cluster_mount, cluster.active()).bao.read(f"{path}/config"))
+        later = data_of(ha.through(cluster_mount, cluster.active()).bao.read(f"{path}/config"))
         assert later["admin_key_rotated_at"] == ""  # the key written by hand, not rotated
     finally:
         _delete_admin_keys(litellm, user_id)
@@ -326,19 +311,19 @@ def test_failover_keeps_every_lease(ha: EngineCluster, cluster_mount: Mount) -> 
 
     minted = there.creds().body
     assert litellm.chat(minted["data"]["key"]) == 200
-    before = _expires(litellm, kept["data"]["token"])
+    before = litellm.expires(kept["data"]["token"])
     renewed = there.bao.write("sys/leases/renew", {"lease_id": kept["lease_id"], "increment": 1800})
     assert renewed.status == 200, renewed.body
     assert renewed.body["lease_duration"] == 1800
-    assert _expires(litellm, kept["data"]["token"]) > before + timedelta(minutes=15)
-    _ok(there.bao.write("sys/leases/revoke", {"lease_id": dropped["lease_id"]}))
-    assert wait_until(lambda: _gone(litellm, dropped["data"]["token"]), timeout=20)
+    assert litellm.expires(kept["data"]["token"]) > before + timedelta(minutes=15)
+    data_of(there.bao.write("sys/leases/revoke", {"lease_id": dropped["lease_id"]}))
+    assert wait_until(lambda: litellm.gone(dropped["data"]["token"]), timeout=20)
     assert litellm.chat(dropped["data"]["key"]) == 401
     assert litellm.chat(kept["data"]["key"]) == 200
 
     # The short lease ends under the new active node, which deletes the key (LiteLLM's own
     # expiry is a minute later still: a deleted key proves the revocation).
-    assert wait_until(lambda: _gone(litellm, expiring["data"]["token"]), timeout=90, interval=1)
+    assert wait_until(lambda: litellm.gone(expiring["data"]["token"]), timeout=90, interval=1)
     # OpenBao deletes its lease entry just after the plugin's revoke returns: the lookup can
     # still answer (ttl 0) for a moment after the key is gone.
     assert wait_until(lambda: _lease(there.bao, expiring["lease_id"]).status == 400, timeout=20)

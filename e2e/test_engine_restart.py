@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from e2e.conftest import openbao_versions, say_past_capture
 from e2e.engine_env import ENGINE_NAME, MODEL, LiteLLM, Mount
-from e2e.openbao import BaoResponse, bao_binary, wait_until
+from e2e.openbao import bao_binary, data_of, wait_until
 from e2e.openbao_cluster import EngineCluster, start_engine_cluster
 
 pytestmark = [pytest.mark.openbao, pytest.mark.local_server, pytest.mark.slow]
@@ -47,32 +47,17 @@ def node_mount(single: EngineCluster) -> Iterator[Mount]:
         single.unmount(mount)
 
 
-def _ok(response: BaoResponse) -> Any:
-    assert response.status < 400, f"HTTP {response.status}: {response.body}"
-    return response.data
-
-
-def _expires(litellm: LiteLLM, token: str) -> datetime:
-    info = litellm.admin.key_info(token)
-    assert info.expires is not None
-    return info.expires
-
-
-def _gone(litellm: LiteLLM, token: str) -> bool:
-    return litellm.status(token) in ("deleted", "missing")
-
-
 def _renews_and_revokes(mount: Mount, kept: dict[str, Any], dropped: dict[str, Any]) -> None:
     """``kept`` renews (LiteLLM's expiry moves with it); ``dropped`` revokes (its key goes)."""
     litellm, bao = mount.target.litellm, mount.bao
-    before = _expires(litellm, kept["data"]["token"])
+    before = litellm.expires(kept["data"]["token"])
     renewed = bao.write("sys/leases/renew", {"lease_id": kept["lease_id"], "increment": 1800})
     assert renewed.status == 200, renewed.body
     assert renewed.body["lease_duration"] == 1800
-    assert _expires(litellm, kept["data"]["token"]) > before + timedelta(minutes=15)
+    assert litellm.expires(kept["data"]["token"]) > before + timedelta(minutes=15)
     assert litellm.chat(kept["data"]["key"]) == 200
-    _ok(bao.write("sys/leases/revoke", {"lease_id": dropped["lease_id"]}))
-    assert wait_until(lambda: _gone(litellm, dropped["data"]["token"]), timeout=20)
+    data_of(bao.write("sys/leases/revoke", {"lease_id": dropped["lease_id"]}))
+    assert wait_until(lambda: litellm.gone(dropped["data"]["token"]), timeout=20)
     assert litellm.chat(dropped["data"]["key"]) == 401
 
 
@@ -80,8 +65,8 @@ def test_a_restart_keeps_config_roles_and_leases(single: EngineCluster, node_mou
     litellm, (node,) = single.litellm, single.cluster.nodes
     path = node_mount.path
     node_mount.role("short", ttl="20s", max_ttl="1m")
-    config = _ok(node_mount.bao.read(f"{path}/config"))
-    role = _ok(node_mount.bao.read(f"{path}/roles/dev"))
+    config = data_of(node_mount.bao.read(f"{path}/config"))
+    role = data_of(node_mount.bao.read(f"{path}/roles/dev"))
     kept, dropped = node_mount.creds().body, node_mount.creds().body
     expiring = node_mount.creds("short").body
     launched = single.pids(node)
@@ -96,11 +81,11 @@ def test_a_restart_keeps_config_roles_and_leases(single: EngineCluster, node_mou
     node.unseal()
     single.cluster.wait_for_members()
 
-    assert _ok(node_mount.bao.read(f"{path}/config")) == config
-    assert _ok(node_mount.bao.read(f"{path}/roles/dev")) == role
-    assert sorted(_ok(node_mount.bao.list(f"{path}/roles"))["keys"]) == ["dev", "short"]
+    assert data_of(node_mount.bao.read(f"{path}/config")) == config
+    assert data_of(node_mount.bao.read(f"{path}/roles/dev")) == role
+    assert sorted(data_of(node_mount.bao.list(f"{path}/roles"))["keys"]) == ["dev", "short"]
     for lease in (kept, dropped):
-        found = _ok(node_mount.bao.write("sys/leases/lookup", {"lease_id": lease["lease_id"]}))
+        found = data_of(node_mount.bao.write("sys/leases/lookup", {"lease_id": lease["lease_id"]}))
         assert found["id"] == lease["lease_id"]
     _renews_and_revokes(node_mount, kept, dropped)
     minted = node_mount.creds().body["data"]
@@ -108,7 +93,7 @@ def test_a_restart_keeps_config_roles_and_leases(single: EngineCluster, node_mou
     assert single.pids(node) != launched
     # The short lease ends after the restart and its key is deleted (LiteLLM's own expiry is a
     # minute later still: a deleted key proves the revocation).
-    assert wait_until(lambda: _gone(litellm, expiring["data"]["token"]), timeout=90, interval=1)
+    assert wait_until(lambda: litellm.gone(expiring["data"]["token"]), timeout=90, interval=1)
     lookup = node_mount.bao.write("sys/leases/lookup", {"lease_id": expiring["lease_id"]})
     assert lookup.status == 400
 

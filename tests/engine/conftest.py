@@ -10,84 +10,27 @@ from __future__ import annotations
 
 import os
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from litellm_client import LiteLLMClient, NotFoundError
 from vault_plugin_litellm.engine.backend import LiteLLMBackend, factory
 from vault_plugin_litellm.sdk.framework.testing import BackendHarness, HarnessResponse
 from vault_plugin_litellm.sdk.logical import StaticSystemView
+
+from tests.support.proxy_access import MODEL as MODEL
+from tests.support.proxy_access import ProxyAccess
 
 PROXIES = [
     pytest.param("standin", id="standin"),
     pytest.param("live", id="live", marks=pytest.mark.live),
 ]
-MODEL = "fake-gpt"
 OTHER_MODEL = "fake-other"
 
 
-@dataclass
-class Proxy:
+class Proxy(ProxyAccess):
     """A LiteLLM proxy the tests talk to directly, besides the engine under test."""
-
-    url: str
-    master_key: str
-    kind: str
-    _admin: LiteLLMClient | None = field(default=None, repr=False)
-
-    @property
-    def admin(self) -> LiteLLMClient:
-        if self._admin is None:
-            self._admin = LiteLLMClient(self.url, self.master_key)
-        return self._admin
-
-    def chat(self, key: str, model: str = MODEL) -> int:
-        """Status of one chat completion made with ``key``."""
-        response = httpx.post(
-            f"{self.url}/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
-            timeout=60,
-        )
-        return response.status_code
-
-    def get_as(self, key: str, path: str, params: dict[str, str] | None = None) -> int:
-        """Status of a GET made with ``key`` as the credential."""
-        response = httpx.get(
-            f"{self.url}{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=60,
-        )
-        return response.status_code
-
-    def new_admin_key(self) -> tuple[str, str]:
-        """A fresh proxy_admin user and its virtual key: ``(user_id, key)``."""
-        user_id = f"vault-engine-test-{uuid.uuid4().hex[:10]}"
-        response = httpx.post(
-            f"{self.url}/user/new",
-            headers={"Authorization": f"Bearer {self.master_key}"},
-            json={"user_id": user_id, "user_role": "proxy_admin"},
-            timeout=60,
-        )
-        response.raise_for_status()
-        return user_id, str(response.json()["key"])
-
-    def status(self, token: str) -> str:
-        """The key's status as /key/info reports it ("missing" for a 404)."""
-        try:
-            info = self.admin.key_info(token)
-        except NotFoundError:
-            return "missing"
-        return str(info.status)
-
-    def close(self) -> None:
-        if self._admin is not None:
-            self._admin.close()
 
 
 @pytest.fixture(scope="session", params=PROXIES)

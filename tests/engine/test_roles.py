@@ -110,6 +110,7 @@ async def test_create_read_update_list_delete(engine: Engine) -> None:
             "key_request.rpm_limit",
         ),
         ({"models": MODEL, "key_request": {"tpd_limit": "many"}}, "key_request"),
+        ({"models": MODEL, "key_request": {"auto_rotate": True}}, "key_request.auto_rotate"),
         ({"models": MODEL, "key_request": {"metadata": {"vault_x": 1}}}, "key_request.metadata"),
         (
             {"models": MODEL, "key_request": {"allow_all_models": True}},

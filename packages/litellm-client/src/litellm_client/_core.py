@@ -94,6 +94,54 @@ class Sleep:
 Instruction: TypeAlias = RequestSpec | Sleep
 # What a driver sends back for a RequestSpec: the answer, or the httpx error that stood in for one.
 Answer: TypeAlias = httpx.Response | httpx.HTTPError | httpx.InvalidURL
+
+# The largest answer read into memory. The key API's answers are small (a /key/list page of
+# 100 full keys is a few hundred KiB); a proxy, or anything at its URL, that sends more is
+# cut off instead of growing the caller's memory without bound.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+class ResponseTooLarge(httpx.DecodingError):
+    """An answer body beyond the client's ``max_response_bytes`` (counted after decoding,
+    so that a compressed body cannot unfold past it)."""
+
+
+class BodyReader:
+    """Collects a streamed answer's body up to ``limit`` octets."""
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        self.response = response
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            self.too_large()
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.too_large()
+        self.parts.append(chunk)
+
+    def too_large(self) -> None:
+        raise ResponseTooLarge(
+            f"the answer is larger than {self.limit} octets (max_response_bytes)",
+            request=self.response.request,
+        )
+
+    def finish(self) -> httpx.Response:
+        # What httpx's own read() does once the stream is consumed.
+        self.response._content = b"".join(self.parts)
+        return self.response
+
+
+def check_max_response_bytes(value: int) -> int:
+    if value < 1024:
+        raise ValueError(f"max_response_bytes: expected 1024 or more, got {value}")
+    return value
+
+
 Outcome: TypeAlias = Answer | None
 Op: TypeAlias = Generator[Instruction, Outcome, T]
 

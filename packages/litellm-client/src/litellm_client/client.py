@@ -16,14 +16,17 @@ from typing import Any, Self, TypeVar, Unpack
 import httpx
 
 from litellm_client._core import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     Answer,
+    BodyReader,
     Core,
     KeyPager,
     Op,
     RequestSpec,
     Sleep,
     check_http_client,
+    check_max_response_bytes,
     ssl_verify,
 )
 from litellm_client.models import (
@@ -66,6 +69,8 @@ class LiteLLMClient:
             headers may not carry a credential either (``ValueError``).
         backoff: retry timing (:class:`Backoff`).
         sleep: how to wait between retries (``time.sleep``); tests pass a recorder.
+        max_response_bytes: the largest answer body read (16 MiB; at least 1024); a larger
+            one fails the call with :class:`TransportError` and is not read further.
 
     Every method that takes a key accepts the raw key (``sk-...``) or its token (sha256 hex); the
     client always sends the token.
@@ -83,6 +88,7 @@ class LiteLLMClient:
         http_client: httpx.Client | None = None,
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._core = Core(
             base_url,
@@ -96,6 +102,7 @@ class LiteLLMClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout, verify=ssl_verify(verify))
         self._sleep = sleep
+        self._max_response_bytes = check_max_response_bytes(max_response_bytes)
 
     def __enter__(self) -> Self:
         return self
@@ -132,7 +139,14 @@ class LiteLLMClient:
         # Any httpx failure goes back to the core, which turns it into a LiteLLMError.
         try:
             request = self._http.build_request(**self._core.request_args(spec))
-            return self._http.send(request)
+            response = self._http.send(request, stream=True)
+            try:
+                body = BodyReader(response, self._max_response_bytes)
+                for chunk in response.iter_bytes():
+                    body.add(chunk)
+                return body.finish()
+            finally:
+                response.close()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return exc
 
@@ -269,6 +283,7 @@ class AsyncLiteLLMClient:
         http_client: httpx.AsyncClient | None = None,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._core = Core(
             base_url,
@@ -282,6 +297,7 @@ class AsyncLiteLLMClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=timeout, verify=ssl_verify(verify))
         self._sleep = sleep
+        self._max_response_bytes = check_max_response_bytes(max_response_bytes)
 
     async def __aenter__(self) -> Self:
         return self
@@ -318,7 +334,14 @@ class AsyncLiteLLMClient:
         # Any httpx failure goes back to the core, which turns it into a LiteLLMError.
         try:
             request = self._http.build_request(**self._core.request_args(spec))
-            return await self._http.send(request)
+            response = await self._http.send(request, stream=True)
+            try:
+                body = BodyReader(response, self._max_response_bytes)
+                async for chunk in response.aiter_bytes():
+                    body.add(chunk)
+                return body.finish()
+            finally:
+                await response.aclose()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return exc
 

@@ -66,37 +66,37 @@ async def owe_revocation(
 ) -> None:
     """Record a deletion before it is tried, where a crash or a cancelled request must not
     forget it (the admin key rotate-root replaced); a failure later counts as attempt 1."""
-    await put_json(
-        storage,
-        PENDING_PREFIX + token,
-        {
-            "alias": alias,
-            "role": role,
-            "kind": kind,
-            "first_failed_at": utcnow().isoformat(),
-            "attempts": 0,
-            "last_error": reason[:500],
-        },
-    )
+    await _put_pending(storage, token, alias, role, kind, utcnow().isoformat(), 0, reason)
 
 
 async def remember_failed_revocation(
     storage: Storage, token: str, *, alias: str, role: str, kind: str, error: str
 ) -> None:
     previous = await read_pending(storage, token)
-    now = utcnow().isoformat()
-    await put_json(
-        storage,
-        PENDING_PREFIX + token,
-        {
-            "alias": alias,
-            "role": role,
-            "kind": kind,
-            "first_failed_at": previous.first_failed_at if previous else now,
-            "attempts": (previous.attempts if previous else 0) + 1,
-            "last_error": error[:500],
-        },
-    )
+    first = previous.first_failed_at if previous else utcnow().isoformat()
+    attempts = (previous.attempts if previous else 0) + 1
+    await _put_pending(storage, token, alias, role, kind, first, attempts, error)
+
+
+async def _put_pending(
+    storage: Storage,
+    token: str,
+    alias: str,
+    role: str,
+    kind: str,
+    first_failed_at: str,
+    attempts: int,
+    error: str,
+) -> None:
+    entry = {
+        "alias": alias,
+        "role": role,
+        "kind": kind,
+        "first_failed_at": first_failed_at,
+        "attempts": attempts,
+        "last_error": error[:500],
+    }
+    await put_json(storage, PENDING_PREFIX + token, entry)
 
 
 async def read_pending(storage: Storage, token: str) -> PendingRevocation | None:

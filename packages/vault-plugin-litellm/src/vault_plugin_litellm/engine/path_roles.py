@@ -26,7 +26,14 @@ from vault_plugin_litellm.sdk.logical import Operation, Request, Response, list_
 from . import alias_template, limits
 from .operation import changing
 from .proxy_errors import Refusal, answer_refusals
-from .role import ENGINE_FIELDS, METADATA_PREFIX, ROLE_PREFIX, TYPED_FIELDS, Role
+from .role import (
+    ENGINE_FIELDS,
+    METADATA_PREFIX,
+    PASSTHROUGH_FIELDS,
+    ROLE_PREFIX,
+    TYPED_FIELDS,
+    Role,
+)
 
 if TYPE_CHECKING:
     from .backend import LiteLLMBackend
@@ -193,20 +200,7 @@ def _checks() -> dict[str, Callable[[Any], Any]]:
 
 # Fields an update may clear with null or an empty value, back to "not set".
 _CLEARABLE = frozenset(
-    {
-        "models",
-        "max_budget",
-        "budget_duration",
-        "soft_budget",
-        "tpm_limit",
-        "rpm_limit",
-        "max_parallel_requests",
-        "team_id",
-        "user_id",
-        "metadata",
-        "tags",
-        "key_request",
-    }
+    {"models", *PASSTHROUGH_FIELDS, "team_id", "user_id", "metadata", "tags", "key_request"}
 )
 
 
@@ -379,6 +373,13 @@ def _check_key_request(role: Role) -> list[str]:
             raise Refusal(
                 f"key_request.{field}: the role's typed field {field} is set too; use one of them"
             )
+    if request.get("auto_rotate"):
+        # A rotation by LiteLLM gives the key a new token the lease does not know: revoking
+        # the lease would then miss the key.
+        raise Refusal(
+            "key_request.auto_rotate: LiteLLM would replace the key under a token its lease "
+            "does not know; short leases replace keys instead"
+        )
     if "allow_all_models" in request:
         raise Refusal("key_request.allow_all_models: not a LiteLLM field; use the role's field")
     metadata = request.get("metadata")
