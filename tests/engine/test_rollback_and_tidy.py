@@ -12,8 +12,8 @@ import pytest
 from litellm_client import AsyncLiteLLMClient, hash_key, new_raw_key
 from vault_plugin_litellm.engine import key_index, limits, path_tidy, proxy, wal_kinds
 from vault_plugin_litellm.engine.wal_kinds import INSTANCE, KEY_WAL, wal_data
-from vault_plugin_litellm.sdk.framework import delete_wal, list_wal, put_wal
-from vault_plugin_litellm.sdk.logical import Storage, utcnow
+from vault_plugin_litellm.sdk.framework import WAL_PREFIX, delete_wal, list_wal, put_wal
+from vault_plugin_litellm.sdk.logical import Storage, StorageEntry, utcnow
 
 from .conftest import MODEL, Engine
 
@@ -264,3 +264,16 @@ async def test_tidy_drops_the_index_entry_of_a_key_deleted_behind_its_back(engin
     assert report["stale_index_entries"] == 1
     assert token not in await key_index.indexed_tokens(engine.host.storage)
     assert (await engine.host.revoke(minted.lease_id)).ok  # already gone counts as revoked
+
+
+async def test_an_unreadable_write_ahead_entry_does_not_stop_tidy(engine: Engine) -> None:
+    await engine.configure()
+    await engine.role()
+    orphan = _plant(engine)
+    await engine.host.storage.put(StorageEntry(WAL_PREFIX + "broken", b"{not json"))
+    try:
+        done = await _tidy(engine, dry_run=False, safety_buffer=0)
+        assert done["deleted"] == 1
+        assert engine.proxy.gone(orphan)
+    finally:
+        engine.proxy.admin.delete_keys([orphan], missing_ok=True)

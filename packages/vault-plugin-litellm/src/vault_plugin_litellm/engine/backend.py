@@ -29,8 +29,6 @@ from vault_plugin_litellm.sdk.framework import (
     Backend,
     RollbackDeferred,
     delete_wal,
-    get_wal,
-    list_wal,
     path_append,
 )
 from vault_plugin_litellm.sdk.goplugin.log import add_redactor
@@ -55,7 +53,7 @@ from .proxy import ProxyHandle, delete_tokens
 from .proxy_errors import Refusal
 from .role import ROLE_PREFIX, Role
 from .secret_key import key_secret
-from .wal_kinds import ADMIN_KEY_WAL, KEY_WAL, may_be_in_flight
+from .wal_kinds import ADMIN_KEY_WAL, KEY_WAL, may_be_in_flight, readable_entries
 
 # Raw keys, admin keys and bearer credentials never reach the host's log.
 add_redactor(redact)
@@ -373,15 +371,12 @@ class LiteLLMBackend(Backend):
     async def roll_back_abandoned(self, req: Request) -> int:
         """Undo now the write-ahead entries of mints that can no longer finish (for tidy)."""
         done = 0
-        for entry_id in await list_wal(req.storage):
-            entry = await get_wal(req.storage, entry_id)
-            if entry is None:
-                continue
+        async for entry in readable_entries(req.storage):
             try:
                 await self._roll_back(req, entry.kind, entry.data)
             except RollbackDeferred:
                 continue
-            await delete_wal(req.storage, entry_id)
+            await delete_wal(req.storage, entry.id)
             done += 1
         return done
 

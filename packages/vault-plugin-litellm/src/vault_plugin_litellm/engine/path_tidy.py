@@ -42,8 +42,6 @@ from vault_plugin_litellm.sdk.framework import (
     FieldType,
     Path,
     PathOperation,
-    get_wal,
-    list_wal,
 )
 from vault_plugin_litellm.sdk.logical import (
     Operation,
@@ -60,7 +58,7 @@ from .config import EngineConfig
 from .operation import changing
 from .proxy import delete_tokens
 from .proxy_errors import Refusal, answer_refusals, from_proxy_error
-from .wal_kinds import IN_FLIGHT, KEY_WAL, may_be_in_flight
+from .wal_kinds import IN_FLIGHT, KEY_WAL, may_be_in_flight, readable_entries
 
 if TYPE_CHECKING:
     from .backend import LiteLLMBackend
@@ -241,9 +239,8 @@ async def _mount_keys(
 async def _in_flight_tokens(storage: Storage) -> set[str]:
     """Tokens of mints that may still be running (write-ahead entries of this process)."""
     tokens = set()
-    for entry_id in await list_wal(storage):
-        entry = await get_wal(storage, entry_id)
-        if entry is None or entry.kind != KEY_WAL or not isinstance(entry.data, dict):
+    async for entry in readable_entries(storage):
+        if entry.kind != KEY_WAL or not isinstance(entry.data, dict):
             continue
         token = entry.data.get("token")
         if isinstance(token, str) and may_be_in_flight(entry.data):
