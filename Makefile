@@ -49,9 +49,11 @@ test: lint
 	$(STEP) "the live suite against the LiteLLM stand-in" \
 		env -u LITELLM_URL LITELLM_STANDIN=1 $(UV) run pytest -m live -q tests/litellm_client/live
 
+# LIVE_MARKERS narrows the live suite (CI: "live and not slow" against its second proxy).
+LIVE_MARKERS ?= live
 .PHONY: live
 live: sync
-	$(STEP) "the live suite against $$LITELLM_URL" $(UV) run pytest -m live -q
+	$(STEP) "the live suite ($(LIVE_MARKERS)) against $$LITELLM_URL" $(UV) run pytest -m "$(LIVE_MARKERS)" -q
 
 .PHONY: parity
 parity: sync
