@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from vault_plugin_litellm.engine.backend import factory
 from vault_plugin_litellm.engine.path_roles import ROLE_FIELDS
 from vault_plugin_litellm.sdk.framework.testing import BackendHarness
+from vault_plugin_litellm.sdk.logical import InMemoryStorage, StorageEntry
 
 from .conftest import MODEL, Engine
 
@@ -215,3 +217,36 @@ async def test_any_role_body_is_stored_or_refused_naming_a_field(body: dict[str,
         assert named is not None, response.error
         field = (named.group(1) or named.group(2)).split(".")[0]
         assert field in ROLE_FIELDS, response.error
+
+
+class _SlowStorage(InMemoryStorage):
+    """Storage whose writes take a while, as over the host's storage RPC."""
+
+    async def put(self, entry: StorageEntry) -> None:
+        await asyncio.sleep(0.02)
+        await super().put(entry)
+
+
+async def test_concurrent_updates_of_one_role_keep_every_field() -> None:
+    """Each update merges the fields it names into the stored role: two at once must not
+    lose one another's field."""
+    host = BackendHarness(factory, storage=_SlowStorage(), mount_point="litellm/")
+    await host.start()
+    assert (await host.write("roles/r", {"models": MODEL})).ok
+    updates: list[dict[str, Any]] = [
+        {"rpm_limit": 5},
+        {"tpm_limit": 7},
+        {"max_budget": 3},
+        {"tags": "a"},
+    ]
+    answers = await asyncio.gather(*(host.write("roles/r", body) for body in updates))
+    assert all(answer.ok for answer in answers), answers
+    role = (await host.read("roles/r")).data
+    assert role is not None
+    assert (role["rpm_limit"], role["tpm_limit"], role["max_budget"], role["tags"]) == (
+        5,
+        7,
+        3,
+        ["a"],
+    )
+    assert role["models"] == [MODEL]

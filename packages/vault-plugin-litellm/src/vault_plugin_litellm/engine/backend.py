@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -86,6 +87,11 @@ class LiteLLMBackend(Backend):
         self._generation = 0
         self.admin_lock = asyncio.Lock()
         self.tidy_lock = asyncio.Lock()
+        # A role write reads the role, merges the fields it names and stores the result, with
+        # host round trips in between: two writes of one role must not interleave, or one of
+        # them is lost. A fixed set, as in Vault's own engines: memory does not grow with the
+        # number of role names.
+        self._role_locks = tuple(asyncio.Lock() for _ in range(limits.ROLE_LOCKS))
         self._last_tidy = time.monotonic()
         super().__init__(
             help_text=HELP,
@@ -222,6 +228,12 @@ class LiteLLMBackend(Backend):
         if generation == self._generation:
             self._cache_role(name, role)
         return role
+
+    def role_lock(self, name: str) -> asyncio.Lock:
+        """The lock a write or delete of role ``name`` holds."""
+        return self._role_locks[
+            zlib.crc32(name.encode("utf-8", "surrogatepass")) % limits.ROLE_LOCKS
+        ]
 
     async def put_role(self, storage: Storage, role: Role) -> None:
         await put_json(storage, ROLE_PREFIX + role.name, role.to_storage())

@@ -40,6 +40,8 @@ API and then fails the insert with a 500."""
 MAX_STORED_INT = 2**63 - 1
 """The largest integer LiteLLM's database (Postgres BIGINT) stores, wherever it is in a key."""
 MAX_CACHED_ROLES = 1024
+ROLE_LOCKS = 64
+"""Writes of one role are serialised through one of this many locks (names share them by hash)."""
 
 TIDY_MAX_KEYS = 100_000
 """Keys a tidy run reads from the proxy at most (newest first); the answer then says it is not

@@ -127,17 +127,20 @@ def role_paths(backend: LiteLLMBackend) -> list[Path]:
         role_name = data.get_str("name")
         if len(role_name) > limits.MAX_ROLE_NAME:
             raise Refusal(f"name: at most {limits.MAX_ROLE_NAME} characters")
-        existing = None
-        if req.operation is not Operation.CREATE:
-            existing = await backend.get_role(req.storage, role_name)
-        role, warnings = build_role(role_name, existing, data)
-        warnings += await backend.ttl_warnings(role)
-        await backend.put_role(req.storage, role)
+        async with backend.role_lock(role_name):
+            existing = None
+            if req.operation is not Operation.CREATE:
+                existing = await backend.get_role(req.storage, role_name)
+            role, warnings = build_role(role_name, existing, data)
+            warnings += await backend.ttl_warnings(role)
+            await backend.put_role(req.storage, role)
         return Response(warnings=warnings) if warnings else None
 
     @answer_refusals
     async def delete(req: Request, data: FieldData) -> None:
-        await backend.delete_role(req.storage, data.get_str("name"))
+        role_name = data.get_str("name")
+        async with backend.role_lock(role_name):
+            await backend.delete_role(req.storage, role_name)
 
     async def list_roles(req: Request, data: FieldData) -> Response:
         return list_response(await req.storage.list(ROLE_PREFIX))
