@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -335,6 +335,8 @@ class Fuzzed:
         ``scan``, ``help``), whose bad values it refuses with a 400 and no text."""
         self.check_plugin(what)
         if self.path_not_utf8 and response.status == 500:
+            if response.body is None:
+                return  # a HEAD request: its answer has no body to carry the reason
             error = response.errors[0]
             assert HOST_INVALID_PATH in error or error.endswith(
                 f"* {HOST_EXISTENCE_CHECK_FAILED}\n\n"
@@ -659,6 +661,10 @@ MOUNT_PATHS = ["", "config", "roles", "roles/", "roles/x", "creds/x", "rotate-ro
     | PATH_SEGMENTS.map(escape),
     body=st.none() | st.dictionaries(KEYS, SCALARS, max_size=3),
 )
+# A path that is not UTF-8: refused by the host in three ways (see check()).
+@example(method="HEAD", path="%ED%A0%80", body=None)
+@example(method="POST", path="%ED%A0%80", body=None)
+@example(method="GET", path="%ED%A0%80", body=None)
 def test_any_method_on_any_path(
     fuzzed: Fuzzed, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
