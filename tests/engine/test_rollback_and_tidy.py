@@ -271,6 +271,8 @@ async def test_an_unreadable_write_ahead_entry_does_not_stop_tidy(engine: Engine
     await engine.role()
     orphan = _plant(engine)
     await engine.host.storage.put(StorageEntry(WAL_PREFIX + "broken", b"{not json"))
+    odd = b'{"type": "litellm_key", "data": {}, "created_at": []}'
+    await engine.host.storage.put(StorageEntry(WAL_PREFIX + "odd", odd))
     try:
         done = await _tidy(engine, dry_run=False, safety_buffer=0)
         assert done["deleted"] == 1

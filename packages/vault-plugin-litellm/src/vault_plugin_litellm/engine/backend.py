@@ -31,6 +31,7 @@ from vault_plugin_litellm.sdk.framework import (
     RollbackDeferred,
     delete_wal,
     path_append,
+    readable_wal,
 )
 from vault_plugin_litellm.sdk.goplugin.log import add_redactor
 from vault_plugin_litellm.sdk.logical import (
@@ -54,7 +55,7 @@ from .proxy import ProxyHandle, delete_tokens
 from .proxy_errors import Refusal
 from .role import ROLE_PREFIX, Role
 from .secret_key import key_secret
-from .wal_kinds import ADMIN_KEY_WAL, KEY_WAL, may_be_in_flight, readable_entries
+from .wal_kinds import ADMIN_KEY_WAL, KEY_WAL, may_be_in_flight
 
 # Raw keys, admin keys and bearer credentials never reach the host's log.
 add_redactor(redact)
@@ -383,7 +384,7 @@ class LiteLLMBackend(Backend):
     async def roll_back_abandoned(self, req: Request) -> int:
         """Undo now the write-ahead entries of mints that can no longer finish (for tidy)."""
         done = 0
-        async for entry in readable_entries(req.storage):
+        async for entry in readable_wal(req.storage):
             try:
                 await self._roll_back(req, entry.kind, entry.data)
             except RollbackDeferred:

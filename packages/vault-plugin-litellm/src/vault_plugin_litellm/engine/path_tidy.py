@@ -42,6 +42,7 @@ from vault_plugin_litellm.sdk.framework import (
     FieldType,
     Path,
     PathOperation,
+    readable_wal,
 )
 from vault_plugin_litellm.sdk.logical import (
     Operation,
@@ -58,7 +59,7 @@ from .config import EngineConfig
 from .operation import changing
 from .proxy import delete_tokens
 from .proxy_errors import Refusal, answer_refusals, from_proxy_error
-from .wal_kinds import IN_FLIGHT, KEY_WAL, may_be_in_flight, readable_entries
+from .wal_kinds import IN_FLIGHT, KEY_WAL, may_be_in_flight
 
 if TYPE_CHECKING:
     from .backend import LiteLLMBackend
@@ -239,7 +240,7 @@ async def _mount_keys(
 async def _in_flight_tokens(storage: Storage) -> set[str]:
     """Tokens of mints that may still be running (write-ahead entries of this process)."""
     tokens = set()
-    async for entry in readable_entries(storage):
+    async for entry in readable_wal(storage):
         if entry.kind != KEY_WAL or not isinstance(entry.data, dict):
             continue
         token = entry.data.get("token")

@@ -8,17 +8,10 @@ left alone while its request may still be in flight (the host gives requests 90 
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
-
-from vault_plugin_litellm.sdk.framework import WALEntry, get_wal, list_wal
-from vault_plugin_litellm.sdk.logical import Storage
-
-log = logging.getLogger(__name__)
 
 KEY_WAL = "litellm_key"
 """A key being minted for a lease: rollback deletes it."""
@@ -51,17 +44,3 @@ def may_be_in_flight(data: dict[str, Any]) -> bool:
     if not isinstance(written, int | float):
         return False
     return time.monotonic() - written < IN_FLIGHT.total_seconds()
-
-
-async def readable_entries(storage: Storage) -> AsyncIterator[WALEntry]:
-    """Every write-ahead entry that can be read. An unreadable one guards no mint that could
-    still finish (entries are written whole); the framework's rollback reports it on every
-    tick, and it must not stop tidy."""
-    for entry_id in await list_wal(storage):
-        try:
-            entry = await get_wal(storage, entry_id)
-        except ValueError:
-            log.warning("skipping the unreadable write-ahead entry %s", entry_id)
-            continue
-        if entry is not None:
-            yield entry

@@ -60,6 +60,7 @@ from .wal import (
     get_wal,
     list_wal,
     put_wal,
+    readable_wal,
     rollback_wal,
 )
 
@@ -125,6 +126,7 @@ __all__ = [
     "populate_identity_template",
     "populate_string",
     "put_wal",
+    "readable_wal",
     "rollback_wal",
     "validate_identity_template",
     "zero_value",

@@ -19,7 +19,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,11 +94,14 @@ async def get_wal(storage: Storage, entry_id: str) -> WALEntry | None:
     raw = json.loads(entry.value)
     if not isinstance(raw, dict):
         raise ValueError(f"WAL entry {entry_id} is not a JSON object")
+    created_at = raw.get("created_at", 0)
+    if not isinstance(created_at, int | float) or isinstance(created_at, bool):
+        raise ValueError(f"WAL entry {entry_id}: created_at is not a number")
     return WALEntry(
         id=entry_id,
         kind=str(raw.get("type", "")),
         data=raw.get("data"),
-        created_at=int(raw.get("created_at", 0)),
+        created_at=int(created_at),
     )
 
 
@@ -109,6 +112,21 @@ async def delete_wal(storage: Storage, entry_id: str) -> None:
 
 async def list_wal(storage: Storage) -> list[str]:
     return [key for key in await storage.list(WAL_PREFIX) if not key.endswith("/")]
+
+
+async def readable_wal(storage: Storage) -> AsyncIterator[WALEntry]:
+    """Every entry that can be read, for work that must go on past a malformed one (entries
+    are written whole, so such an entry guards nothing that could still finish). A storage
+    error still stops the walk; :func:`rollback_wal` instead reports every entry it cannot
+    read, on every tick."""
+    for entry_id in await list_wal(storage):
+        try:
+            entry = await get_wal(storage, entry_id)
+        except ValueError:
+            _log.warning("skipping the unreadable WAL entry %s", entry_id)
+            continue
+        if entry is not None:
+            yield entry
 
 
 async def rollback_wal(
